@@ -1,0 +1,43 @@
+"""Application errors and the one DRF exception handler that maps them to HTTP answers.
+
+Validation problems answer 400 with `{"field": ["message"]}`; a database that does not answer
+is 503; anything unexpected is logged and answers a JSON 500, never an HTML page."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+logger = logging.getLogger(__name__)
+
+
+class ApplicationError(Exception):
+    """A domain failure with an HTTP status and a JSON-able detail."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+
+    def __init__(self, detail: dict | str):
+        super().__init__(str(detail))
+        self.detail = detail
+
+
+class ServiceUnavailable(ApplicationError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, DjangoValidationError):
+        exc = ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
+    if isinstance(exc, ApplicationError):
+        detail = exc.detail if isinstance(exc.detail, dict) else {"detail": exc.detail}
+        return Response(detail, status=exc.status_code)
+    response = exception_handler(exc, context)
+    if response is None:
+        logger.exception("unhandled error in %s", context.get("view").__class__.__name__)
+        return Response({"detail": "Internal server error."}, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+    return response
