@@ -1,0 +1,111 @@
+"""Small helpers the models share: which catalogue rows may be returned, weighted sampling
+without replacement, and turning per-candidate scores into the protocol's ranked answer."""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from .base import Catalogue, PredictContext
+
+
+def catalogue_index(catalogue: Catalogue) -> Mapping[str, int]:
+    """SKU → row; `Catalogue.build` fills `index`, a hand-made catalogue may not."""
+    if catalogue.index or len(catalogue) == 0:
+        return catalogue.index
+    return {str(sku): i for i, sku in enumerate(catalogue.skus)}
+
+
+def returnable_mask(context: PredictContext) -> np.ndarray:
+    """Rows that retrieval may return: available and not excluded."""
+    catalogue = context.catalogue
+    mask = np.asarray(catalogue.is_available, dtype=bool).copy()
+    if context.exclude:
+        index = catalogue_index(catalogue)
+        rows = [index[sku] for sku in context.exclude if sku in index]
+        mask[rows] = False
+    return mask
+
+
+def make_rng(seed: int | None) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+def weighted_order(rng: np.random.Generator, weights: np.ndarray) -> np.ndarray:
+    """A random order of all rows, drawn one by one without replacement with probability
+    proportional to the remaining weights (Efraimidis & Spirakis 2006: sort by u^(1/w)).
+
+    Rows with weight <= 0 (or NaN) always come after every positive one, in uniform random
+    order among themselves. We sort by log(u)/w, which orders like u^(1/w) but does not
+    underflow to 0 for small weights.
+    """
+    weights = np.nan_to_num(np.asarray(weights, dtype=np.float64), nan=0.0, posinf=np.finfo(np.float64).max)
+    u = rng.random(len(weights))
+    # 1 - u lies in (0, 1], so the log is finite; a key of 0 (u = 0) just ranks first.
+    log_u = np.log1p(-u)
+    positive = weights > 0
+    keys = np.where(positive, log_u / np.where(positive, weights, 1.0), log_u)
+    # Primary key: positive weights first; secondary: the random key, largest first.
+    return np.lexsort((-keys, ~positive))
+
+
+def tiered_sample(rng: np.random.Generator, weights: np.ndarray, tiers: np.ndarray, n: int) -> np.ndarray:
+    """Up to `n` rows: every row of tier 0 before any row of tier 1 and so on, each tier in
+    weighted random order (`weighted_order`). Rows with a negative tier are never returned."""
+    order = weighted_order(rng, weights)
+    tiers = np.asarray(tiers)[order]
+    keep = tiers >= 0
+    order, tiers = order[keep], tiers[keep]
+    # A stable sort by tier keeps the weighted order inside each tier.
+    return order[np.argsort(tiers, kind="stable")][: max(n, 0)]
+
+
+def ranked(candidates: Sequence[str], scores: Mapping[str, float]) -> list[tuple[str, float]]:
+    """The protocol's scoring answer: candidates with a score, best first (ties keep the given
+    order), then those without one in their given order with -inf. Duplicates are collapsed to
+    their first occurrence, as a ranked list holds each item once."""
+    unique = list(dict.fromkeys(candidates))
+    known = [sku for sku in unique if sku in scores]
+    unknown = [sku for sku in unique if sku not in scores]
+    values = np.asarray([scores[sku] for sku in known], dtype=np.float64)
+    order = np.argsort(-values, kind="stable")
+    return [(known[i], float(values[i])) for i in order] + [(sku, float("-inf")) for sku in unknown]
+
+
+def top_n(scores: np.ndarray, n: int) -> np.ndarray:
+    """Indices of the `n` largest finite scores, best first, ties by index; -inf never returned."""
+    finite = np.flatnonzero(scores > -np.inf)
+    if n <= 0 or len(finite) == 0:
+        return np.zeros(0, dtype=np.int64)
+    values = scores[finite]
+    if n < len(finite):
+        part = np.argpartition(-values, n - 1)[:n]
+        # argpartition splits ties at the boundary arbitrarily; take every tie with the n-th
+        # value so that the tie-break by index below is exact.
+        threshold = values[part].min()
+        part = np.flatnonzero(values >= threshold)
+        finite, values = finite[part], values[part]
+    order = np.lexsort((finite, -values))[:n]
+    return finite[order]
+
+
+class CatalogueRows:
+    """Model row (-1 = unknown to the model) of every catalogue row, cached for the last
+    catalogue seen: the pipeline reuses one catalogue object across requests, and the lookup is
+    a Python loop over the whole catalogue."""
+
+    def __init__(self, index: Mapping[str, int]) -> None:
+        self.index = index
+        self._cached: tuple[Catalogue, np.ndarray] | None = None
+
+    def __call__(self, catalogue: Catalogue) -> np.ndarray:
+        cached = self._cached
+        if cached is not None and cached[0] is catalogue:
+            return cached[1]
+        rows = np.fromiter(
+            (self.index.get(str(sku), -1) for sku in catalogue.skus), dtype=np.int64, count=len(catalogue.skus)
+        )
+        # One tuple assignment, so a concurrent reader sees either the old or the new pair.
+        self._cached = (catalogue, rows)
+        return rows

@@ -1,0 +1,57 @@
+"""The selection model: variants drawn at random in proportion to the weight the shop owner
+gave them (`recommendation_weight`), and scoring by that weight.
+
+Unlike the original (`ORDER BY random() * weight`, which over-favours heavy items and is not
+proportional), retrieval is exact sequential proportional sampling without replacement.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .artefacts import write_manifest
+from .base import PredictContext, PredictionModel, serves_all_retrieval, serves_all_scoring
+from .ranking import catalogue_index, make_rng, ranked, returnable_mask, tiered_sample
+
+
+def sampling_tiers(returnable: np.ndarray, in_stock: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Tier of each row for retrieval by a sampling weight: positive weight & in stock (0),
+    positive & out of stock (1), weight <= 0 & in stock (2), weight <= 0 & out of stock (3),
+    -1 = never. A weight of 0 means "do not push this", so it yields even to out-of-stock items:
+    those only appear at all when the in-stock ones do not fill the list."""
+    positive = np.nan_to_num(np.asarray(weights, dtype=np.float64), nan=0.0) > 0
+    tiers = np.where(positive, 0, 2) + np.where(in_stock, 0, 1)
+    return np.where(returnable, tiers, -1)
+
+
+class SelectionModel(PredictionModel):
+    name = "selection"
+    title = "Selection"
+    description = "Random variants drawn in proportion to their recommendation weight; scoring by that weight."
+    supports = serves_all_retrieval() | serves_all_scoring()
+    needs_training = False
+
+    def __init__(self) -> None:
+        self.identifier = self.name
+
+    def save(self, folder: Path) -> None:
+        write_manifest(folder, self.name, 1)
+
+    @classmethod
+    def load(cls, folder: Path) -> "SelectionModel":
+        return cls()
+
+    def retrieve(self, context: PredictContext, n: int) -> list[str]:
+        catalogue = context.catalogue
+        weights = catalogue.recommendation_weight
+        tiers = sampling_tiers(returnable_mask(context), catalogue.in_stock, weights)
+        rows = tiered_sample(make_rng(context.seed), weights, tiers, n)
+        return [str(catalogue.skus[i]) for i in rows]
+
+    def score(self, context: PredictContext, candidates: Sequence[str]) -> list[tuple[str, float]]:
+        index = catalogue_index(context.catalogue)
+        weights = context.catalogue.recommendation_weight
+        return ranked(candidates, {sku: float(weights[index[sku]]) for sku in candidates if sku in index})
