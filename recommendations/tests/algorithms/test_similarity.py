@@ -1,0 +1,193 @@
+"""Similarity: hand-computed distances, neighbours, retrieval, scoring and readiness."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from recommendations.algorithms.base import Catalogue, PredictContext, RecommendationType
+from recommendations.algorithms.similarity import SimilarityData, SimilarityModel, SimilarityParams
+
+NAN = float("nan")
+SKUS = ["1", "2", "3", "4"]
+
+
+def numerical_data() -> SimilarityData:
+    # The contract's numerical fixture, under our definition: one price list where everyone
+    # costs the same (column → 0.5), a1 ∈ {10, 20} (→ 0/1), a2 missing on "4" (→ mean 1/3),
+    # a3 only on "4" (constant → 0.5, mean 0.5 elsewhere).
+    return SimilarityData(
+        skus=SKUS,
+        prices={"CZK": np.array([100.0, 100.0, 100.0, 100.0])},
+        numerical=np.array([[10, 0, NAN], [10, 4, NAN], [20, 0, NAN], [20, NAN, 7]], dtype=float),
+        categorical=[],
+    )
+
+
+def categorical_data() -> SimilarityData:
+    return SimilarityData(
+        skus=SKUS,
+        prices={},
+        numerical=np.zeros((4, 0)),
+        categorical=[
+            [frozenset({"rock"}), frozenset({"rock", "pop"}), frozenset(), frozenset({"jazz"})],
+            [frozenset({"red"}), frozenset({"red"}), frozenset({"blue"}), frozenset()],
+        ],
+    )
+
+
+# Masks: "1".."3" define {price, a1, a2}, "4" {price, a1, a3}: among "1".."3" the factor is
+# (3+3−3)/3 = 1; with "4" k = 2 and the factor (3+3−2)/2 = 2.
+NUMERICAL = {
+    ("1", "2"): 1.0,
+    ("1", "3"): 1.0,
+    ("2", "3"): math.sqrt(2),
+    ("1", "4"): 2 * math.sqrt(1 + 1 / 9),
+    ("2", "4"): 2 * math.sqrt(1 + 4 / 9),
+    ("3", "4"): 2 * (1 / 3),
+}
+# Blocks of norm 1/√2: genre columns (jazz, pop, rock), "3" gets rock (most common);
+# colour (blue, red), "4" gets red. Factors: "1"/"2" share both types (1); "1"–"3", "1"–"4",
+# "2"–"3", "2"–"4" share one of two types ((2+1−1)/1 = 2); "3"–"4" share none (1+1 = 2).
+CATEGORICAL = {
+    ("1", "2"): math.sqrt(1 - 1 / math.sqrt(2)),
+    ("1", "3"): 2 * 1.0,
+    ("1", "4"): 2 * 1.0,
+    ("2", "3"): 2 * math.sqrt(2 - 1 / math.sqrt(2)),
+    ("2", "4"): 2 * 1.0,
+    ("3", "4"): 2 * math.sqrt(2),
+}
+
+
+def matrix_of(pairs: dict[tuple[str, str], float]) -> np.ndarray:
+    expected = np.zeros((4, 4))
+    for (a, b), value in pairs.items():
+        expected[SKUS.index(a), SKUS.index(b)] = expected[SKUS.index(b), SKUS.index(a)] = value
+    return expected
+
+
+@pytest.mark.parametrize(
+    "data, pairs",
+    [
+        (numerical_data(), NUMERICAL),
+        (categorical_data(), CATEGORICAL),
+    ],
+    ids=["numerical", "categorical"],
+)
+def test_distances_match_the_hand_computation(data, pairs):
+    model, _ = SimilarityModel.fit(data, SimilarityParams(neighbours=3))
+
+    assert model.distances(SKUS) == pytest.approx(matrix_of(pairs), abs=1e-12)
+
+
+def test_distance_is_the_sum_of_both_spaces():
+    numerical, categorical = numerical_data(), categorical_data()
+    both = SimilarityData(SKUS, numerical.prices, numerical.numerical, categorical.categorical)
+
+    model, _ = SimilarityModel.fit(both, SimilarityParams(neighbours=3))
+
+    expected = matrix_of(NUMERICAL) + matrix_of(CATEGORICAL)
+    assert model.distances(SKUS) == pytest.approx(expected, abs=1e-12)
+
+
+def test_neighbours_are_sorted_exact_and_exclude_the_variant_itself():
+    model, result = SimilarityModel.fit(numerical_data(), SimilarityParams(neighbours=5, chunk_size=3))
+
+    skus, index, distance = model.neighbours()
+
+    assert skus == SKUS
+    assert index.dtype == np.int32 and distance.dtype == np.float32
+    # "1": "2" and "3" tie at 1, the lower index first.
+    assert index.tolist() == [[1, 2, 3], [0, 2, 3], [3, 0, 1], [2, 0, 1]]
+    assert distance[0] == pytest.approx([1.0, 1.0, NUMERICAL[("1", "4")]])
+    assert distance[3] == pytest.approx([2 / 3, NUMERICAL[("1", "4")], NUMERICAL[("2", "4")]])
+    assert result.metrics["mean_distance"] == pytest.approx(sum(NUMERICAL.values()) / 6, rel=1e-5)
+
+
+def test_unknown_skus_get_the_mean_distance():
+    model, _ = SimilarityModel.fit(numerical_data(), SimilarityParams(neighbours=3))
+    mean = sum(NUMERICAL.values()) / 6
+
+    matrix = model.distances(["1", "new", "4"])
+
+    assert matrix == pytest.approx(
+        np.array([[0, mean, NUMERICAL[("1", "4")]], [mean, 0, mean], [NUMERICAL[("1", "4")], mean, 0]]), rel=1e-5
+    )
+
+
+def request(kind, catalogue=None, **fields):
+    return PredictContext(recommendation_type=kind, catalogue=catalogue or Catalogue.build(SKUS), **fields)
+
+
+def test_product_detail_retrieval_returns_the_closest_available_not_excluded_variants():
+    model, _ = SimilarityModel.fit(numerical_data(), SimilarityParams(neighbours=3))
+    catalogue = Catalogue.build(SKUS + ["new"], is_available=[True, True, False, True, True])
+
+    result = model.retrieve(request(RecommendationType.PRODUCT_DETAIL, catalogue, viewed_variant="1"), 10)
+    excluded = model.retrieve(
+        request(RecommendationType.PRODUCT_DETAIL, catalogue, viewed_variant="1", exclude=frozenset({"2"})), 10
+    )
+
+    assert result == ["2", "4"]  # "1" is the viewed one, "3" unavailable, "new" unknown
+    assert excluded == ["4"]
+
+
+def test_cart_retrieval_uses_the_nearest_cart_item():
+    model, _ = SimilarityModel.fit(numerical_data(), SimilarityParams(neighbours=3))
+
+    result = model.retrieve(request(RecommendationType.CART, cart=("1", "4", "gone")), 10)
+
+    # "3": min(1, 2/3) = 2/3; "2": min(1, 2.40) = 1
+    assert result == ["3", "2"]
+
+
+def test_scoring_ranks_by_ascending_distance_and_puts_unknown_last():
+    model, _ = SimilarityModel.fit(numerical_data(), SimilarityParams(neighbours=3))
+
+    scored = model.score(request(RecommendationType.PRODUCT_DETAIL, viewed_variant="4"), ["1", "x", "2", "3"])
+
+    assert scored == [
+        ("3", pytest.approx(-2 / 3)),
+        ("1", pytest.approx(-NUMERICAL[("1", "4")])),
+        ("2", pytest.approx(-NUMERICAL[("2", "4")])),
+        ("x", float("-inf")),
+    ]
+
+
+def test_readiness_needs_a_known_viewed_variant_or_cart_item():
+    model, _ = SimilarityModel.fit(numerical_data(), SimilarityParams(neighbours=3))
+
+    assert model.is_ready(request(RecommendationType.PRODUCT_DETAIL, viewed_variant="2"))
+    assert not model.is_ready(request(RecommendationType.PRODUCT_DETAIL, viewed_variant="unknown"))
+    assert not model.is_ready(request(RecommendationType.PRODUCT_DETAIL))
+    assert model.is_ready(request(RecommendationType.CART, cart=("zz", "3")))
+    assert not model.is_ready(request(RecommendationType.CART, cart=()))
+    assert not model.is_ready(request(RecommendationType.HOMEPAGE, viewed_variant="2"))
+    with pytest.raises(TypeError):
+        model.retrieve(request(RecommendationType.HOMEPAGE), 3)
+
+
+def test_chunking_and_sparse_categorical_kernel_give_the_same_neighbours(monkeypatch):
+    rng = np.random.default_rng(0)
+    n = 60
+    values = [f"v{i}" for i in range(12)]
+    data = SimilarityData(
+        skus=[f"s{i}" for i in range(n)],
+        prices={"A": np.where(rng.random(n) < 0.2, np.nan, rng.random(n) * 100)},
+        numerical=np.where(rng.random((n, 3)) < 0.3, np.nan, rng.random((n, 3))),
+        categorical=[
+            [frozenset(rng.choice(values, size=rng.integers(0, 3), replace=False).tolist()) for _ in range(n)]
+        ],
+    )
+    reference, _ = SimilarityModel.fit(data, SimilarityParams(neighbours=n, chunk_size=n))
+    monkeypatch.setattr("recommendations.algorithms.similarity.DENSE_CATEGORICAL_BYTES", 0)
+
+    chunked, _ = SimilarityModel.fit(data, SimilarityParams(neighbours=n, chunk_size=7))
+
+    # All neighbours kept: the kernel's float32 choice cannot matter, only exactness and order.
+    assert chunked.neighbour_index.tolist() == reference.neighbour_index.tolist()
+    full = reference.distances(data.skus)
+    expected = np.take_along_axis(full, reference.neighbour_index.astype(np.int64), axis=1)
+    assert reference.neighbour_distance == pytest.approx(expected.astype(np.float32))
