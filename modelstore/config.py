@@ -60,10 +60,10 @@ class EASEConfig:
 @dataclass(frozen=True)
 class GRU4RecConfig:
     num_epochs_options: tuple[int, ...] = (10,)
-    batch_size_options: tuple[int, ...] = (64,)
-    embedding_size_options: tuple[int, ...] = (0,)
-    hidden_size_options: tuple[int, ...] = (100,)
-    learning_rate_options: tuple[float, ...] = (0.05,)
+    batch_size_options: tuple[int, ...] = (48,)
+    embedding_size_options: tuple[int, ...] = (100,)
+    hidden_size_options: tuple[int, ...] = (480,)
+    learning_rate_options: tuple[float, ...] = (0.07,)
     incremental_trainings: int = 10
     events_multiplier: float = 10.0
 

@@ -1,7 +1,6 @@
-import logging
+import sys
 
 from django.apps import AppConfig
-from django.conf import settings
 
 
 class RecommendationsConfig(AppConfig):
@@ -9,7 +8,7 @@ class RecommendationsConfig(AppConfig):
     verbose_name = "Recommendations"
 
     def ready(self) -> None:
-        if not settings.RS_API_TOKEN:
-            logging.getLogger("recommendations").warning(
-                "RS_API_TOKEN is not set: the API is open to anyone who can reach it"
-            )
+        if sys.argv[1:2] == ["runserver"]:
+            from recommendations.startup import warn_if_api_is_open
+
+            warn_if_api_is_open()

@@ -1,0 +1,149 @@
+"""Training from the stored data: records, atomic artefacts, publishing and clean-up."""
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+
+from conftest import ALL_DATABASES
+from modelstore.models import (
+    LatestIdentifier,
+    TrainingFinished,
+    TrainingStarted,
+    TrainingStatistics,
+    TrainingStepFinished,
+    TrainingStepStarted,
+)
+from modelstore.services import config_version_create
+from recommendations import training
+from recommendations.models import Neighbour
+from recommendations.tests.factories import make_catalogue, make_reviews, make_sessions
+from recommendations.training import model_train
+
+pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
+
+FOUR_VARIANTS = {
+    "1": {"product": 1, "price": 100, "attributes": {1: 0.0, 2: 0.0}},
+    "2": {"product": 2, "price": 100, "attributes": {1: 0.0, 2: 1.0}},
+    "3": {"product": 3, "price": 100, "attributes": {1: 1.0, 2: 0.0}},
+    "4": {"product": 4, "price": 100, "attributes": {1: 1.0, 3: 5.0}},
+}
+
+
+def _artefacts(model_name: str) -> list[str]:
+    root = Path(settings.MODEL_DIR) / model_name
+    return sorted(p.name for p in root.iterdir()) if root.exists() else []
+
+
+def test_similarity_training_publishes_neighbours_artefact_and_records():
+    make_catalogue(FOUR_VARIANTS)
+
+    outcome = model_train(model_name="similarity")
+
+    assert outcome.outcome == "COMPLETED"
+    assert LatestIdentifier.objects.get(model_name="similarity").identifier == outcome.identifier
+    assert _artefacts("similarity") == [outcome.identifier]
+    rows = list(
+        Neighbour.objects.filter(model_identifier=outcome.identifier, lhs="1").order_by("rank").values_list("rhs", "rank")
+    )
+    assert [rhs for rhs, _ in rows] and "1" not in [rhs for rhs, _ in rows]
+    assert Neighbour.objects.filter(model_identifier=outcome.identifier).count() == 4 * 3
+    started = TrainingStarted.objects.get(model_identifier=outcome.identifier)
+    assert TrainingFinished.objects.get(training_id=started.training_id).outcome == "COMPLETED"
+    statistics = TrainingStatistics.objects.get(model_identifier=outcome.identifier)
+    assert statistics.duration > 0 and statistics.peak_memory > 0 and 0 < statistics.peak_memory_percentage < 100
+    assert statistics.full_train is True
+
+
+def test_retraining_keeps_current_and_previous_and_removes_older_identifiers():
+    make_catalogue(FOUR_VARIANTS)
+
+    first = model_train(model_name="similarity").identifier
+    second = model_train(model_name="similarity").identifier
+    third = model_train(model_name="similarity").identifier
+
+    latest = LatestIdentifier.objects.get(model_name="similarity")
+    assert (latest.identifier, latest.previous_identifier) == (third, second)
+    assert _artefacts("similarity") == sorted([second, third])
+    assert set(Neighbour.objects.values_list("model_identifier", flat=True).distinct()) == {second, third}
+    assert first not in _artefacts("similarity")
+
+
+def test_model_without_enough_data_is_recorded_as_skipped_with_the_reason():
+    make_catalogue(FOUR_VARIANTS)
+
+    outcome = model_train(model_name="ease")
+
+    assert outcome.outcome == "SKIPPED"
+    assert "interactions" in outcome.reason
+    finished = TrainingFinished.objects.get()
+    assert finished.outcome == "SKIPPED" and finished.error == outcome.reason
+    assert not LatestIdentifier.objects.exists()
+    assert not TrainingStatistics.objects.exists()
+
+
+def test_failing_training_is_recorded_as_failed_and_publishes_nothing(monkeypatch):
+    make_catalogue(FOUR_VARIANTS)
+
+    def broken(config, since):
+        raise RuntimeError("disk on fire")
+
+    adapter = training.TRAINING_ADAPTERS["similarity"]
+    monkeypatch.setitem(
+        training.TRAINING_ADAPTERS, "similarity", training.TrainingAdapter(adapter.readiness, broken, adapter.params)
+    )
+
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        model_train(model_name="similarity")
+
+    finished = TrainingFinished.objects.get()
+    assert finished.outcome == "FAILED" and "disk on fire" in finished.error
+    assert not LatestIdentifier.objects.exists()
+    assert _artefacts("similarity") == []
+
+
+def test_ease_chooses_lambda_from_the_options_and_records_one_step_per_option():
+    make_catalogue({sku: {"product": i} for i, sku in enumerate("abcdef")})
+    make_reviews([(f"u{u}", sku, 5) for u in range(12) for sku in ("ab" if u % 2 else "cd")] + [("u0", "e", 4)])
+    config_version_create(payload={"easeConfig": {"l2Options": [0.5, 50.0]}})
+
+    outcome = model_train(model_name="ease")
+
+    assert outcome.outcome == "COMPLETED"
+    assert outcome.hyperparameters["l2"] in (0.5, 50.0)
+    steps = TrainingStepStarted.objects.filter(model_identifier=outcome.identifier)
+    assert sorted(s.hyperparameters["l2"] for s in steps) == [0.5, 50.0]
+    assert TrainingStepFinished.objects.filter(model_identifier=outcome.identifier).count() == 2
+
+
+def test_gru4rec_alternates_full_and_incremental_trainings():
+    items = [f"i{k}" for k in range(5)]
+    make_catalogue({sku: {"product": k} for k, sku in enumerate(items)})
+    make_sessions({f"s{n}": [items[(n + k) % 5] for k in range(4)] for n in range(40)})
+    config_version_create(
+        payload={
+            "gru4recConfig": {
+                "numEpochsOptions": [2],
+                "hiddenSizeOptions": [16],
+                "batchSizeOptions": [8],
+                "incrementalTrainings": 1,
+                "eventsMultiplier": 1,
+            }
+        }
+    )
+
+    first = model_train(model_name="gru4rec")
+    second = model_train(model_name="gru4rec")
+    third = model_train(model_name="gru4rec")
+
+    assert [first.full_train, second.full_train, third.full_train] == [True, False, True]
+    assert LatestIdentifier.objects.get(model_name="gru4rec").identifier == third.identifier
+    assert list(TrainingStatistics.objects.order_by("create_at").values_list("full_train", flat=True)) == [True, False, True]
+
+
+def test_train_command_rejects_unknown_and_untrainable_models():
+    with pytest.raises(CommandError, match="unknown model"):
+        call_command("train", "nonsense")
+    with pytest.raises(CommandError, match="needs no training"):
+        call_command("train", "popularity")

@@ -1,0 +1,343 @@
+"""Training a model from the stored data and publishing it: the one path used by
+`manage.py train` and by the trainer loop.
+
+A training writes its records (started, one step per hyperparameter combination, finished,
+statistics), its artefact folder (atomically), the similarity neighbour rows, and then switches
+the latest identifier in one transaction. Identifiers other than the current and the previous
+one (kept for rollback) are removed afterwards."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from django.db import transaction
+from django.utils import timezone
+
+from feedback.models import ProductDetailEnter
+from modelstore.config import RecommenderConfig
+from modelstore.models import (
+    LatestIdentifier,
+    TrainingFinished,
+    TrainingStarted,
+    TrainingStatistics,
+    TrainingStepFinished,
+    TrainingStepStarted,
+)
+from modelstore.selectors import config_current
+from products.models import ProductVariant
+from recommendations import training_data
+from recommendations.algorithms.base import NotReadyForTraining, PredictionModel, Progress
+from recommendations.algorithms.registry import get_model_class
+from recommendations.artefact_store import artefact_read, artefact_write, artefacts_remove_except
+from recommendations.memory import PeakMemoryMonitor
+from recommendations.models import Neighbour
+
+logger = logging.getLogger(__name__)
+
+
+class NotTrainable(ValueError):
+    """The model needs no training (dummy, selection, popularity)."""
+
+
+def _params(params_class: type, values: dict[str, Any]) -> Any:
+    """Build an algorithm's params dataclass from the config, keeping the algorithm's own
+    defaults for whatever the config does not set."""
+    names = {f.name for f in dataclasses.fields(params_class)}
+    return params_class(**{k: v for k, v in values.items() if k in names})
+
+
+@dataclass(frozen=True)
+class TrainingAdapter:
+    """How the Django side trains one algorithm: when the data suffice, which arrays to build,
+    and which params to pass."""
+
+    readiness: Callable[[RecommenderConfig], str | None]
+    build_data: Callable[[RecommenderConfig, datetime.datetime | None], Any]
+    params: Callable[[RecommenderConfig], Any]
+
+
+def _variant_count() -> int:
+    return ProductVariant.objects.filter(deleted=False).count()
+
+
+def _similarity_readiness(config: RecommenderConfig) -> str | None:
+    count = _variant_count()
+    return None if count >= 2 else f"similarity needs at least 2 variants, the catalogue has {count}"
+
+
+def _ease_readiness(config: RecommenderConfig) -> str | None:
+    variants = _variant_count()
+    data = training_data.interactions(config.ease_config)
+    needed = config.ease_config.reviews_multiplier * variants
+    if len(data.weights) <= needed or len(data.row_keys) < 2:
+        return (
+            f"EASE needs more than {needed:g} interactions (reviews_multiplier "
+            f"{config.ease_config.reviews_multiplier:g} x {variants} variants) from 2 or more shoppers; "
+            f"there are {len(data.weights)} from {len(data.row_keys)}"
+        )
+    return None
+
+
+def _gru4rec_readiness(config: RecommenderConfig) -> str | None:
+    variants = _variant_count()
+    events = ProductDetailEnter.objects.count()
+    needed = config.gru4rec_config.events_multiplier * variants
+    if events <= needed:
+        return (
+            f"GRU4Rec needs more than {needed:g} product views (events_multiplier "
+            f"{config.gru4rec_config.events_multiplier:g} x {variants} variants); there are {events}"
+        )
+    return None
+
+
+def _similarity_params(config: RecommenderConfig):
+    from recommendations.algorithms.similarity import SimilarityParams
+
+    return _params(SimilarityParams, {"neighbours": config.similarity_config.neighbours})
+
+
+def _ease_params(config: RecommenderConfig):
+    from recommendations.algorithms.ease import EASEParams
+
+    return _params(EASEParams, {"l2_options": config.ease_config.l2_options, "max_items": config.ease_config.max_items})
+
+
+def _gru4rec_params(config: RecommenderConfig):
+    from recommendations.algorithms.gru4rec import GRU4RecParams
+
+    gru = config.gru4rec_config
+    return _params(
+        GRU4RecParams,
+        {
+            "num_epochs_options": gru.num_epochs_options,
+            "batch_size_options": gru.batch_size_options,
+            "embedding_size_options": gru.embedding_size_options,
+            "hidden_size_options": gru.hidden_size_options,
+            "learning_rate_options": gru.learning_rate_options,
+        },
+    )
+
+
+TRAINING_ADAPTERS: dict[str, TrainingAdapter] = {
+    "similarity": TrainingAdapter(
+        readiness=_similarity_readiness,
+        build_data=lambda config, since: training_data.similarity_training_data(),
+        params=_similarity_params,
+    ),
+    "ease": TrainingAdapter(
+        readiness=_ease_readiness,
+        build_data=lambda config, since: training_data.ease_training_data(config.ease_config),
+        params=_ease_params,
+    ),
+    "gru4rec": TrainingAdapter(
+        readiness=_gru4rec_readiness,
+        build_data=lambda config, since: training_data.gru4rec_training_data(since=since),
+        params=_gru4rec_params,
+    ),
+}
+
+
+def register_training_adapter(model_name: str, adapter: TrainingAdapter) -> None:
+    TRAINING_ADAPTERS[model_name] = adapter
+
+
+@dataclass(frozen=True)
+class TrainingOutcome:
+    model_name: str
+    identifier: str
+    outcome: str  # TrainingFinished.Outcome
+    full_train: bool
+    reason: str = ""
+    duration: float = 0.0
+    peak_memory_mib: float = 0.0
+    metrics: dict[str, Any] = field(default_factory=dict)
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+
+
+def new_identifier(model_name: str) -> str:
+    return f"{model_name}_{timezone.now():%Y%m%dT%H%M%S%f}"
+
+
+def training_readiness(*, model_name: str, config: RecommenderConfig | None = None) -> str | None:
+    """None when the model may train now, else the reason it may not."""
+    model_class = get_model_class(model_name)
+    if not model_class.needs_training:
+        return f"{model_name} needs no training"
+    adapter = TRAINING_ADAPTERS.get(model_name)
+    if adapter is None:
+        return f"{model_name} has no training adapter"
+    return adapter.readiness(config or config_current())
+
+
+def _last_full_training(model_name: str) -> TrainingStatistics | None:
+    return TrainingStatistics.objects.filter(model_name=model_name, full_train=True).order_by("-create_at", "-id").first()
+
+
+def _decide_full_train(model_name: str, config: RecommenderConfig, requested: bool | None) -> bool:
+    """GRU4Rec alternates: `incremental_trainings` incremental trainings between two full ones.
+    Other models always train fully."""
+    if model_name != "gru4rec":
+        return True
+    current = LatestIdentifier.objects.filter(model_name=model_name).first()
+    if current is None:
+        return True
+    if requested is not None:
+        return requested
+    last_full = _last_full_training(model_name)
+    if last_full is None:
+        return True
+    incremental_since = TrainingStatistics.objects.filter(
+        model_name=model_name, full_train=False, create_at__gt=last_full.create_at
+    ).count()
+    return incremental_since >= config.gru4rec_config.incremental_trainings
+
+
+def _fit(
+    model_name: str, config: RecommenderConfig, full_train: bool, progress: Progress | None
+) -> tuple[PredictionModel, Any]:
+    model_class = get_model_class(model_name)
+    adapter = TRAINING_ADAPTERS[model_name]
+    if full_train:
+        data = adapter.build_data(config, None)
+        return model_class.fit(data, adapter.params(config), progress=progress)
+    current = LatestIdentifier.objects.get(model_name=model_name)
+    model = artefact_read(model_class, model_name=model_name, identifier=current.identifier)
+    last = TrainingStatistics.objects.filter(model_name=model_name).order_by("-create_at", "-id").first()
+    data = adapter.build_data(config, last.create_at if last else None)
+    result = model.fit_incremental(data, progress=progress)
+    return model, result
+
+
+def _record_steps(training_id, model_name: str, identifier: str, steps) -> None:
+    for hyperparameters, metrics in steps:
+        step = TrainingStepStarted.objects.create(
+            training_id=training_id, model_name=model_name, model_identifier=identifier, hyperparameters=hyperparameters
+        )
+        TrainingStepFinished.objects.create(
+            step_id=step.step_id, model_name=model_name, model_identifier=identifier, metrics=metrics
+        )
+
+
+def _store_neighbours(model: PredictionModel, identifier: str) -> None:
+    skus, neighbour_index, neighbour_distance = model.neighbours()
+    batch: list[Neighbour] = []
+    for row, sku in enumerate(skus):
+        for rank in range(neighbour_index.shape[1]):
+            other = neighbour_index[row, rank]
+            if other < 0:
+                continue
+            batch.append(
+                Neighbour(
+                    model_identifier=identifier,
+                    lhs=sku,
+                    rhs=skus[other],
+                    distance=float(neighbour_distance[row, rank]),
+                    rank=rank,
+                )
+            )
+        if len(batch) >= 20_000:
+            Neighbour.objects.bulk_create(batch, batch_size=5_000)
+            batch = []
+    if batch:
+        Neighbour.objects.bulk_create(batch, batch_size=5_000)
+
+
+def model_publish(*, model_name: str, identifier: str) -> None:
+    """Make `identifier` current and remove what is neither current nor previous."""
+    with transaction.atomic(using="modelstore"):
+        current = LatestIdentifier.objects.select_for_update().filter(model_name=model_name).first()
+        previous = current.identifier if current else None
+        LatestIdentifier.objects.update_or_create(
+            model_name=model_name,
+            defaults={"identifier": identifier, "previous_identifier": previous, "update_at": timezone.now()},
+        )
+    keep = {identifier} | ({previous} if previous else set())
+    artefacts_remove_except(model_name, keep)
+    if model_name == "similarity":
+        Neighbour.objects.exclude(model_identifier__in=keep).delete()
+
+
+def model_train(
+    *, model_name: str, full_train: bool | None = None, progress: Progress | None = None, force: bool = False
+) -> TrainingOutcome:
+    """Train `model_name` from the stored data now and publish it.
+
+    Not ready for training (too little data): recorded as skipped, nothing published. A failing
+    training is recorded as failed with its error and the exception is raised again for the
+    caller (the trainer retries). `force` skips the readiness thresholds."""
+    model_class = get_model_class(model_name)
+    if not model_class.needs_training:
+        raise NotTrainable(f"{model_name} needs no training")
+    config = config_current()
+    full = _decide_full_train(model_name, config, full_train)
+    identifier = new_identifier(model_name)
+    started = TrainingStarted.objects.create(model_name=model_name, model_identifier=identifier, full_train=full)
+
+    reason = None if force else training_readiness(model_name=model_name, config=config)
+    if reason is not None:
+        TrainingFinished.objects.create(
+            training_id=started.training_id, outcome=TrainingFinished.Outcome.SKIPPED, error=reason
+        )
+        logger.info("training skipped model=%s reason=%s", model_name, reason)
+        return TrainingOutcome(model_name, identifier, TrainingFinished.Outcome.SKIPPED, full, reason=reason)
+
+    begin = time.monotonic()
+    try:
+        with PeakMemoryMonitor() as memory:
+            model, result = _fit(model_name, config, full, progress)
+            model.identifier = identifier
+            artefact_write(model, model_name=model_name, identifier=identifier)
+            if model_name == "similarity":
+                _store_neighbours(model, identifier)
+    except NotReadyForTraining as error:
+        TrainingFinished.objects.create(
+            training_id=started.training_id, outcome=TrainingFinished.Outcome.SKIPPED, error=str(error)
+        )
+        return TrainingOutcome(model_name, identifier, TrainingFinished.Outcome.SKIPPED, full, reason=str(error))
+    except Exception as error:
+        TrainingFinished.objects.create(
+            training_id=started.training_id,
+            outcome=TrainingFinished.Outcome.FAILED,
+            error=f"{type(error).__name__}: {error}",
+        )
+        artefacts_remove_except(model_name, _identifiers_in_use(model_name))
+        Neighbour.objects.filter(model_identifier=identifier).delete()
+        raise
+    duration = time.monotonic() - begin
+
+    _record_steps(started.training_id, model_name, identifier, result.steps)
+    model_publish(model_name=model_name, identifier=identifier)
+    TrainingStatistics.objects.create(
+        model_name=model_name,
+        model_identifier=identifier,
+        duration=duration,
+        peak_memory=memory.result.peak_mib,
+        peak_memory_percentage=memory.result.peak_percentage,
+        full_train=full,
+        metrics=result.metrics,
+        hyperparameters=result.hyperparameters,
+    )
+    TrainingFinished.objects.create(training_id=started.training_id, outcome=TrainingFinished.Outcome.COMPLETED)
+    logger.info("training completed model=%s identifier=%s duration=%.2fs", model_name, identifier, duration)
+    return TrainingOutcome(
+        model_name,
+        identifier,
+        TrainingFinished.Outcome.COMPLETED,
+        full,
+        duration=duration,
+        peak_memory_mib=memory.result.peak_mib,
+        metrics=result.metrics,
+        hyperparameters=result.hyperparameters,
+    )
+
+
+def _identifiers_in_use(model_name: str) -> set[str]:
+    current = LatestIdentifier.objects.filter(model_name=model_name).first()
+    if current is None:
+        return set()
+    return {current.identifier} | ({current.previous_identifier} if current.previous_identifier else set())
