@@ -10,3 +10,16 @@ def _isolated_model_dir(settings, tmp_path):
     # Every test writes its model artefacts into its own folder.
     settings.MODEL_DIR = tmp_path / "models"
     settings.MODEL_DIR.mkdir()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_caches():
+    # The serving state and the category-list cache live for a process; tests start clean.
+    from django.core.cache import cache
+
+    from recommendations.serving import serving_cache_clear
+
+    serving_cache_clear()
+    cache.clear()
+    yield
+    serving_cache_clear()

@@ -185,3 +185,12 @@ class OrderProductVariant(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["order", "product_variant_sku"], name="uniq_order_line")
         ]
+
+
+class CatalogueRevision(models.Model):
+    """A counter bumped by every catalogue write, so each server process can tell with one
+    primary-key read whether its in-memory catalogue snapshot is stale."""
+
+    key = models.CharField(max_length=32, primary_key=True, default="catalogue")
+    revision = models.BigIntegerField(default=0)
+    update_at = models.DateTimeField(default=timezone.now)

@@ -21,6 +21,7 @@ from products.models import (
     ProductProductVariant,
     ProductVariant,
 )
+from products.revision import catalogue_revision_bump
 
 
 def make_catalogue(
@@ -63,6 +64,7 @@ def make_catalogue(
                 )
                 next_attribute += 1
             AttributeProductVariant.objects.create(attribute_id=attribute_ids[key], product_variant_id=sku)
+    catalogue_revision_bump()
     for category, parent in (categories or {}).items():
         ancestor = category
         seen = set()
@@ -96,6 +98,7 @@ def make_orders(lines: list[tuple[str, str, int]]) -> None:
     for session_id, sku, quantity in lines:
         order = Order.objects.create(token=uuid.uuid4(), session_id=session_id)
         OrderProductVariant.objects.create(order=order, product_variant_sku=sku, quantity=quantity)
+    catalogue_revision_bump()
 
 
 def make_reviews(reviews: list[tuple[str, str, int]]) -> None:

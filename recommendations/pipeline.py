@@ -1,0 +1,337 @@
+"""The prediction pipeline: retrieval, scoring, filters, diversity ordering, limit.
+
+Models are chosen by walking the configured cascade: the first one that is enabled, trained,
+able to serve this type and phase, ready for this request, and that does not raise, answers.
+Dummy is the last resort of every cascade, so a prediction never fails because one model did."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.core.cache import cache
+
+from feedback.models import PredictionResult, ProductAddToCart, ProductDetailEnter, Review, Session
+from products.models import CategoryAncestor, Order, OrderProductVariant
+from recommendations.algorithms.base import Phase, PredictContext, PredictionModel, RecommendationType
+from recommendations.serving import ServingState, catalogue_skus_in_category, loaded_model, serving_state
+
+logger = logging.getLogger(__name__)
+
+CATEGORY_RETRIEVAL = "category"
+
+
+@dataclass(frozen=True)
+class PredictionRequest:
+    recommendation_type: RecommendationType
+    session_id: str
+    user_id: str | None = None
+    category_id: int | None = None
+    variants: tuple[str, ...] = ()
+    variants_in_cart: tuple[str, ...] = ()
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
+class RecommendedItem:
+    sku: str
+    position: int
+
+
+@dataclass
+class PredictionAnswer:
+    items: list[str]
+    recommendation_type: RecommendationType
+    retrieval_model: tuple[str, str]
+    scoring_model: tuple[str, str]
+    durations: dict[str, float] = field(default_factory=dict)
+    product_positions: dict[str, int] = field(default_factory=dict)
+    from_cache: bool = False
+
+    def rs_items(self) -> list[dict]:
+        name, identifier = self.scoring_model
+        return [
+            {
+                "product_variant_sku": sku,
+                "rs_info": {
+                    "recommendation_type": self.recommendation_type.value,
+                    "model_identifier": identifier,
+                    "model_name": name,
+                    "position": position,
+                },
+            }
+            for position, sku in enumerate(self.items)
+        ]
+
+
+# --- context -------------------------------------------------------------------------------
+
+
+def _session_history(session_id: str) -> tuple[str, ...]:
+    visited = Session.objects.filter(id=session_id).values_list("visited_product_variants", flat=True).first()
+    return tuple(visited or ())
+
+
+def _requester_history(state: ServingState, request: PredictionRequest) -> tuple[tuple[tuple[str, float], ...], frozenset[str]]:
+    """The requester's interactions with the EASE weights, and what they bought or reviewed."""
+    weights = state.config.ease_config
+    by_user = {"user_id": request.user_id} if request.user_id else {"session_id": request.session_id}
+    strongest: dict[str, float] = {}
+
+    def add(sku: str, weight: float) -> None:
+        if weight > strongest.get(sku, 0.0):
+            strongest[sku] = weight
+
+    for sku in ProductDetailEnter.objects.filter(**by_user).order_by("-create_at").values_list(
+        "product_variant_sku", flat=True
+    )[:200]:
+        add(sku, weights.view_weight)
+    for sku in ProductAddToCart.objects.filter(**by_user).values_list("product_variant_sku", flat=True)[:200]:
+        add(sku, weights.cart_weight)
+    done: set[str] = set()
+    for sku, rating in Review.objects.filter(**by_user).values_list("product_variant_sku", "rating")[:500]:
+        add(sku, weights.review_weight * max(rating, 0) / 5.0)
+        done.add(sku)
+    tokens = Order.objects.filter(**by_user, deleted=False).values_list("token", flat=True)[:200]
+    for sku in OrderProductVariant.objects.filter(order_id__in=list(tokens)).values_list("product_variant_sku", flat=True):
+        add(sku, weights.order_weight)
+        done.add(sku)
+    return tuple(strongest.items()), frozenset(done)
+
+
+def _uses_requester_history(state: ServingState, request: PredictionRequest) -> bool:
+    config = state.config
+    names = set(config.cascade(request.recommendation_type.value, "scoring"))
+    names |= set(config.cascade(request.recommendation_type.value, "retrieval"))
+    return "ease" in names and "ease" in state.identifiers and not config.is_disabled("ease")
+
+
+def _context(state: ServingState, request: PredictionRequest) -> PredictContext:
+    snapshot = state.snapshot
+    index = snapshot.catalogue.index
+    exclude: set[str] = set()
+    viewed = None
+    if request.recommendation_type == RecommendationType.PRODUCT_DETAIL:
+        known = [sku for sku in request.variants if sku in index]
+        viewed = known[0] if known else (request.variants[0] if request.variants else None)
+        for sku in request.variants:
+            exclude.add(sku)
+            product = snapshot.product_of.get(sku)
+            if product is not None:
+                exclude.update(snapshot.variants_of.get(product, ()))
+    if request.recommendation_type == RecommendationType.CART:
+        exclude.update(request.variants_in_cart)
+    user_history: tuple[tuple[str, float], ...] = ()
+    if _uses_requester_history(state, request):
+        user_history, done = _requester_history(state, request)
+        if request.recommendation_type != RecommendationType.CATEGORY_LIST:
+            exclude |= done
+    return PredictContext(
+        recommendation_type=request.recommendation_type,
+        catalogue=snapshot.catalogue,
+        session_history=_session_history(request.session_id),
+        user_history=user_history,
+        viewed_variant=viewed,
+        cart=tuple(request.variants_in_cart),
+        exclude=frozenset(exclude),
+    )
+
+
+# --- cascades ------------------------------------------------------------------------------
+
+
+def cascade_models(state: ServingState, recommendation_type: RecommendationType, phase: Phase) -> list[PredictionModel]:
+    """The usable models of a cascade, in order, with dummy last: enabled, trained and loadable,
+    and able to serve this type and phase."""
+    config = state.config
+    names = [n for n in config.cascade(recommendation_type.value, phase.value) if n != "dummy"] + ["dummy"]
+    models = []
+    for name in names:
+        if config.is_disabled(name):
+            continue
+        model = loaded_model(name, state.identifiers)
+        if model is not None and model.can_serve(recommendation_type, phase):
+            models.append(model)
+    return models
+
+
+def _first_answer(models: list[PredictionModel], context: PredictContext, phase: Phase, call) -> tuple[PredictionModel, list]:
+    last = len(models) - 1
+    for position, model in enumerate(models):
+        try:
+            if position < last and not model.is_ready(context):
+                continue
+            result = call(model)
+        except Exception:
+            if position == last:
+                raise
+            logger.exception("model %s failed in %s; falling back", model.name, phase.value.lower())
+            continue
+        if result or position == last:
+            return model, result
+    raise AssertionError("a cascade always ends with dummy")
+
+
+# --- ordering ------------------------------------------------------------------------------
+
+
+def diversity_order(ranked: list[str], distances: np.ndarray, diversity_weight: float) -> list[str]:
+    """Greedy re-ranking of `ranked` (best first): each pick maximises
+    (1 - w) × relevance + w × mean distance to the items already picked, relevance falling
+    linearly with the scoring rank and distances scaled to [0, 1]. The best-scored item stays
+    first; w = 0 keeps the scoring order."""
+    n = len(ranked)
+    if n < 3 or diversity_weight <= 0:
+        return list(ranked)
+    scale = float(np.max(distances))
+    scaled = distances / scale if scale > 0 else np.zeros_like(distances)
+    relevance = 1.0 - np.arange(n) / n
+    picked = [0]
+    distance_sum = scaled[0].copy()
+    remaining = np.ones(n, dtype=bool)
+    remaining[0] = False
+    for step in range(1, n):
+        value = (1.0 - diversity_weight) * relevance + diversity_weight * distance_sum / step
+        value[~remaining] = -np.inf
+        choice = int(np.argmax(value))
+        picked.append(choice)
+        remaining[choice] = False
+        distance_sum += scaled[choice]
+    return [ranked[i] for i in picked]
+
+
+def _order(state: ServingState, items: list[str]) -> list[str]:
+    config = state.config
+    size = min(config.ordering_size, len(items))
+    similarity = loaded_model("similarity", state.identifiers) if not config.is_disabled("similarity") else None
+    if size < 3 or similarity is None or not hasattr(similarity, "distances"):
+        return items
+    head = items[:size]
+    try:
+        ordered = diversity_order(head, np.asarray(similarity.distances(head), dtype=np.float64), config.diversity_weight)
+    except Exception:
+        logger.exception("diversity ordering failed; keeping the scoring order")
+        return items
+    return ordered + items[size:]
+
+
+def _filter(state: ServingState, items: list[str], exclude: frozenset[str]) -> list[str]:
+    """Available, not excluded, no repeats; in-stock variants before out-of-stock ones."""
+    catalogue = state.snapshot.catalogue
+    index = catalogue.index
+    in_stock, out_of_stock, seen = [], [], set()
+    for sku in items:
+        position = index.get(sku)
+        if position is None or sku in seen or sku in exclude or not catalogue.is_available[position]:
+            continue
+        seen.add(sku)
+        (in_stock if catalogue.in_stock[position] else out_of_stock).append(sku)
+    return in_stock + out_of_stock
+
+
+# --- the pipeline --------------------------------------------------------------------------
+
+
+def category_descendants(category_id: int) -> list[int]:
+    found = list(CategoryAncestor.objects.filter(category_ancestor_id=category_id).values_list("category_id", flat=True))
+    return found if category_id in found else [category_id, *found]
+
+
+def _cache_key(request: PredictionRequest) -> str:
+    digest = hashlib.sha256(request.session_id.encode("utf-8")).hexdigest()
+    return f"category-list:{digest}"
+
+
+def prediction_run(request: PredictionRequest, *, store: bool = True) -> PredictionAnswer:
+    state = serving_state()
+    is_category = request.recommendation_type == RecommendationType.CATEGORY_LIST
+    cache_signature = f"{state.signature};catalogue={state.snapshot.revision};limit={request.limit}"
+    if is_category:
+        cached = cache.get(_cache_key(request))
+        if cached and cached["category_id"] == request.category_id and cached["signature"] == cache_signature:
+            answer = cached["answer"]
+            answer.from_cache = True
+            return answer
+
+    context = _context(state, request)
+    started = time.perf_counter()
+    products: list[int] = []
+    if is_category:
+        products, candidates = catalogue_skus_in_category(state.snapshot, category_descendants(request.category_id))
+        retrieval = (CATEGORY_RETRIEVAL, CATEGORY_RETRIEVAL)
+    else:
+        size = state.config.retrieval_size
+        model, candidates = _first_answer(
+            cascade_models(state, request.recommendation_type, Phase.RETRIEVAL),
+            context,
+            Phase.RETRIEVAL,
+            lambda m: m.retrieve(context, size),
+        )
+        retrieval = (model.name, model.identifier or model.name)
+    retrieved_at = time.perf_counter()
+
+    scorer, scored = _first_answer(
+        cascade_models(state, request.recommendation_type, Phase.SCORING),
+        context,
+        Phase.SCORING,
+        lambda m: m.score(context, candidates),
+    )
+    scored_at = time.perf_counter()
+
+    items = _filter(state, [sku for sku, _ in scored], context.exclude)
+    items = _order(state, items)
+    if request.limit is not None:
+        items = items[: request.limit]
+    ordered_at = time.perf_counter()
+
+    answer = PredictionAnswer(
+        items=items,
+        recommendation_type=request.recommendation_type,
+        retrieval_model=retrieval,
+        scoring_model=(scorer.name, scorer.identifier or scorer.name),
+        durations={
+            "retrieval": retrieved_at - started,
+            "scoring": scored_at - retrieved_at,
+            "ordering": ordered_at - scored_at,
+        },
+        product_positions=_product_positions(state, products, items) if is_category else {},
+    )
+    if store:
+        PredictionResult.objects.create(
+            retrieval_model_name=retrieval[0],
+            retrieval_model_identifier=retrieval[1],
+            scoring_model_name=answer.scoring_model[0],
+            scoring_model_identifier=answer.scoring_model[1],
+            recommendation_type=request.recommendation_type.value,
+            session_id=request.session_id,
+            user_id=request.user_id,
+            retrieval_duration=answer.durations["retrieval"],
+            scoring_duration=answer.durations["scoring"],
+            ordering_duration=answer.durations["ordering"],
+            predicted_items=items,
+        )
+    if is_category:
+        cache.set(
+            _cache_key(request),
+            {"category_id": request.category_id, "signature": cache_signature, "answer": answer},
+            timeout=3600,
+        )
+    return answer
+
+
+def _product_positions(state: ServingState, products: list[int], items: list[str]) -> dict[str, int]:
+    """Position of every product the category retrieval covered, best first: the best position
+    among its variants in the ordered list; products whose variants were all filtered out (or
+    cut by the limit) share the last position."""
+    position_of = {sku: i for i, sku in enumerate(items)}
+    worst = len(items)
+    variants_of = state.snapshot.variants_of
+    positions = {
+        product_id: min((position_of.get(sku, worst) for sku in variants_of.get(product_id, ())), default=worst)
+        for product_id in products
+    }
+    ranked = sorted(positions.items(), key=lambda item: (item[1], item[0]))
+    return {str(product_id): position for product_id, position in ranked}

@@ -1,0 +1,87 @@
+"""Validation of prediction requests as the real client sends them.
+
+The ecoseller backend builds its query with URLSearchParams, so `variants` and
+`variants_in_cart` arrive as a JSON list, a comma-joined string, an empty string or a bare int
+(a single all-digit SKU); `user_id` may be an int, a string (an email) or null."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from rest_framework import serializers
+
+from recommendations.algorithms.base import RecommendationType
+from recommendations.pipeline import PredictionRequest
+
+
+class SkuListField(serializers.Field):
+    default_error_messages = {"invalid": "Give a list of SKUs or a comma-separated string of SKUs."}
+
+    def to_internal_value(self, data) -> tuple[str, ...]:
+        if data is None:
+            return ()
+        if isinstance(data, bool):
+            self.fail("invalid")
+        if isinstance(data, (int, float)):
+            return (str(data),)
+        if isinstance(data, str):
+            return tuple(part.strip() for part in data.split(",") if part.strip())
+        if isinstance(data, list) and all(isinstance(item, (str, int)) and not isinstance(item, bool) for item in data):
+            return tuple(str(item).strip() for item in data if str(item).strip())
+        self.fail("invalid")
+
+    def to_representation(self, value):
+        return list(value)
+
+
+class UserIdField(serializers.Field):
+    default_error_messages = {"invalid": "Give a user id as an integer, a string or null."}
+
+    def to_internal_value(self, data) -> str | None:
+        if data is None or data == "":
+            return None
+        if isinstance(data, bool) or not isinstance(data, (int, str)):
+            self.fail("invalid")
+        return str(data)
+
+    def to_representation(self, value):
+        return value
+
+
+class PredictRequestSerializer(serializers.Serializer):
+    recommendation_type = serializers.ChoiceField(choices=[t.value for t in RecommendationType])
+    session_id = serializers.CharField(max_length=100, allow_blank=True)
+    user_id = UserIdField(required=False, allow_null=True, default=None)
+    category_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+    variants = SkuListField(required=False, default=())
+    variants_in_cart = SkuListField(required=False, default=())
+    limit = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
+
+    def validate_limit(self, value: int | None) -> int | None:
+        maximum = settings.RECOMMENDER["MAX_LIMIT"]
+        if value is not None and value > maximum:
+            raise serializers.ValidationError(f"Ensure this value is less than or equal to {maximum}.")
+        return value
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs["recommendation_type"] == RecommendationType.CATEGORY_LIST.value and attrs.get("category_id") is None:
+            raise serializers.ValidationError({"category_id": ["This field is required for CATEGORY_LIST."]})
+        return attrs
+
+    def to_request(self) -> PredictionRequest:
+        data = self.validated_data
+        return PredictionRequest(
+            recommendation_type=RecommendationType(data["recommendation_type"]),
+            session_id=data["session_id"],
+            user_id=data["user_id"],
+            category_id=data["category_id"],
+            variants=tuple(data["variants"]),
+            variants_in_cart=tuple(data["variants_in_cart"]),
+            limit=data["limit"],
+        )
+
+
+class ProductPositionsRequestSerializer(PredictRequestSerializer):
+    recommendation_type = serializers.ChoiceField(
+        choices=[RecommendationType.CATEGORY_LIST.value], required=False, default=RecommendationType.CATEGORY_LIST.value
+    )
+    category_id = serializers.IntegerField()

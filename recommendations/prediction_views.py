@@ -1,0 +1,34 @@
+"""`/predict` and `/predict/product_positions`: validate, run the pipeline, answer."""
+
+from __future__ import annotations
+
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from recommendations.pipeline import prediction_run
+from recommendations.prediction_serializers import PredictRequestSerializer, ProductPositionsRequestSerializer
+from recommendations.store.parsers import BoundedJSONParser
+from rs_project.auth import TokenProtectedMixin
+
+
+class PredictApi(TokenProtectedMixin, APIView):
+    """`POST /predict`: the ranked variants, each with the `rs_info` the storefront echoes back."""
+
+    parser_classes = [BoundedJSONParser]
+
+    def post(self, request):
+        serializer = PredictRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return Response(prediction_run(serializer.to_request()).rs_items())
+
+
+class ProductPositionsApi(TokenProtectedMixin, APIView):
+    """`POST /predict/product_positions`: `{product id: position}` for every product of the
+    category and its sub-categories, best first."""
+
+    parser_classes = [BoundedJSONParser]
+
+    def post(self, request):
+        serializer = ProductPositionsRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return Response(prediction_run(serializer.to_request()).product_positions)
