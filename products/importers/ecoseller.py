@@ -166,7 +166,7 @@ def build_products(tables: DumpTables, report: ImportReport) -> tuple[list[Sourc
     # with the SKUs.
     attribute_rows = rows["attribute"]
     copy_size = _copy_size(attribute_rows)
-    copies = [attribute_rows[start : start + copy_size] for start in range(0, len(attribute_rows), copy_size)]
+    copies = [attribute_rows[start : start + copy_size] for start in range(0, len(attribute_rows), copy_size)] or [[]]
     chosen_index, agreement = _choose_copy(copies, rows["attribute_product_variant"], type_canonical, type_rows)
     chosen = copies[chosen_index]
     attributes: dict[int, tuple[int, str | None, Row]] = {}

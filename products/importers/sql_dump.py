@@ -54,7 +54,7 @@ _INSERT = re.compile(
 )
 _TOKEN = re.compile(
     r"""\s*(?:
-        (?P<string>[Ee]?'(?:[^']|'')*')
+        (?P<string>'(?:[^']|'')*')
       | (?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(?![\w.])
       | (?P<word>NULL|TRUE|FALSE)(?!\w)
       | (?P<open>\()
@@ -70,7 +70,8 @@ _WORDS = {"null": None, "true": True, "false": False}
 def iter_statements(path: Path | str) -> Iterator[Statement]:
     """Split the file at semicolons outside string literals, streaming line by line.
 
-    Every `'` toggles the quoted state, which handles the `''` escape for free. `--` comments
+    Every `'` toggles the quoted state, which handles the `''` escape for free (dumps use
+    standard-conforming strings; backslash `E'...'` strings are not supported). `--` comments
     outside strings are dropped."""
     path = Path(path)
     buffer: list[str] = []
@@ -125,12 +126,12 @@ def parse_insert(text: str) -> tuple[str, list[str], list[tuple[int, list]]]:
     columns = [column.strip().strip('"') for column in header.group("columns").split(",")]
     rows: list[tuple[int, list]] = []
     position = header.end()
-    length = len(text)
+    length = len(text.rstrip())
     expect = "open"
     current: list | None = None
     row_start = 0
     while True:
-        if position >= length or text[position:].strip() == "":
+        if position >= length:
             break
         match = _TOKEN.match(text, position)
         if match is None:
@@ -147,11 +148,7 @@ def parse_insert(text: str) -> tuple[str, list[str], list[tuple[int, list]]]:
             current, row_start, expect = [], match.start(kind), "value"
         elif expect == "value":
             if kind == "string":
-                literal = match.group("string")
-                value = literal[2:-1] if literal[0] in "Ee" else literal[1:-1]
-                if literal[0] in "Ee":
-                    value = value.replace("\\'", "'").replace("\\\\", "\\")
-                current.append(value.replace("''", "'"))
+                current.append(match.group("string")[1:-1].replace("''", "'"))
             elif kind == "number":
                 literal = match.group("number")
                 current.append(float(literal) if any(c in literal for c in ".eE") else int(literal))
