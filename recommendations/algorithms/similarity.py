@@ -50,6 +50,12 @@ FORMAT_VERSION = 1
 # Below this size the training kernel multiplies dense categorical vectors (BLAS); above it,
 # sparse ones, so a vocabulary of many thousand values does not exhaust memory.
 DENSE_CATEGORICAL_BYTES = 512 * 2**20
+# A single-valued categorical type with more values than this is compared by value codes in
+# the kernel (one pass over the chunk) rather than multiplied as a wide one-hot block.
+CODED_TYPE_MIN_VALUES = 32
+# Mask factors are looked up per pair of distinct mask patterns when there are at most this
+# many patterns (the usual case: variants of one product type share a pattern).
+MAX_MASK_PATTERNS = 4096
 
 
 @dataclass(frozen=True)
@@ -110,14 +116,16 @@ def _numerical_space(data: SimilarityData) -> tuple[np.ndarray, np.ndarray, list
     return np.where(mask, normalised, mean), mask, names
 
 
-def _categorical_space(data: SimilarityData) -> tuple[sp.csr_matrix, np.ndarray, list[str]]:
-    """Multi-hot vectors (n × all values, CSR), the defined-type mask (n × types) and value names."""
+def _categorical_space(data: SimilarityData) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, list[str]]:
+    """Multi-hot vectors (n × all values, CSR), the defined-type mask (n × types), the first
+    column of each type's block (types + 1 offsets) and the value names."""
     n = len(data.skus)
     rows: list[int] = []
     cols: list[int] = []
     vals: list[float] = []
     masks: list[np.ndarray] = []
     names: list[str] = []
+    offsets: list[int] = []
     for t, per_sku in enumerate(data.categorical):
         if len(per_sku) != n:
             raise ValueError(f"categorical attribute type {t} must have one value set per sku")
@@ -129,6 +137,7 @@ def _categorical_space(data: SimilarityData) -> tuple[sp.csr_matrix, np.ndarray,
         # the smallest value and training is deterministic.
         most_common = max(values, key=counts.__getitem__)
         offset = len(names)
+        offsets.append(offset)
         column = {value: offset + i for i, value in enumerate(values)}
         names.extend(f"{t}:{value}" for value in values)
         mask = np.fromiter((bool(v) for v in per_sku), dtype=bool, count=n)
@@ -143,7 +152,8 @@ def _categorical_space(data: SimilarityData) -> tuple[sp.csr_matrix, np.ndarray,
     matrix = sp.csr_matrix((np.asarray(vals, dtype=np.float64), (rows, cols)), shape=(n, len(names)))
     matrix.sort_indices()
     mask = np.column_stack(masks) if masks else np.zeros((n, 0), dtype=bool)
-    return matrix, mask, names
+    offsets = np.asarray(offsets + [len(names)], dtype=np.int64)
+    return matrix, mask, offsets, names
 
 
 def _factor(k: np.ndarray, union: np.ndarray) -> np.ndarray:
@@ -170,6 +180,7 @@ class SimilarityModel(PredictionModel):
         numerical_mask: np.ndarray,
         categorical: sp.csr_matrix,
         categorical_mask: np.ndarray,
+        categorical_offsets: np.ndarray,
         neighbour_index: np.ndarray,
         neighbour_distance: np.ndarray,
         mean_distance: float,
@@ -184,6 +195,7 @@ class SimilarityModel(PredictionModel):
         self.categorical = sp.csr_matrix(categorical, dtype=np.float64)
         self.categorical_mask = np.asarray(categorical_mask, dtype=bool)
         self.categorical_count = self.categorical_mask.sum(axis=1)
+        self.categorical_offsets = np.asarray(categorical_offsets, dtype=np.int64)
         self.neighbour_index = np.asarray(neighbour_index, dtype=np.int32)
         self.neighbour_distance = np.asarray(neighbour_distance, dtype=np.float32)
         self.mean_distance = float(mean_distance)
@@ -257,13 +269,14 @@ class SimilarityModel(PredictionModel):
         if len(set(data.skus)) != n:
             raise ValueError("skus must be unique")
         numerical, numerical_mask, numerical_names = _numerical_space(data)
-        categorical, categorical_mask, categorical_names = _categorical_space(data)
+        categorical, categorical_mask, categorical_offsets, categorical_names = _categorical_space(data)
         model = cls(
             data.skus,
             numerical,
             numerical_mask,
             categorical,
             categorical_mask,
+            categorical_offsets,
             np.zeros((n, 0), dtype=np.int32),
             np.zeros((n, 0), dtype=np.float32),
             0.0,
@@ -285,37 +298,13 @@ class SimilarityModel(PredictionModel):
     def _compute_neighbours(self, progress: Progress | None) -> None:
         """K nearest neighbours of every row, in row chunks, without any n × n matrix.
 
-        The chunk kernel runs in float32 with ‖a−b‖² = ‖a‖² + ‖b‖² − 2ab (torch uses both
-        cores); it only chooses the K candidates. Their distances are then recomputed exactly in
-        float64, so the stored values equal what `distances` returns, and re-sorted.
+        The chunk kernel (`_ChunkKernel`, float32, torch on all cores) only chooses the K
+        candidates; their distances are then recomputed exactly in float64, so the stored values
+        equal what `distances` returns, and re-sorted (ties by index).
         """
         n = len(self.skus)
         k_neighbours = min(self.params.neighbours, n - 1)
-        # Centring does not change distances but keeps ‖a‖² small, so float32 cancels less.
-        numerical = torch.from_numpy((self.numerical - self.numerical.mean(axis=0)).astype(np.float32))
-        numerical_norm = (numerical * numerical).sum(dim=1)
-        numerical_mask = torch.from_numpy(self.numerical_mask.astype(np.float32))
-        numerical_count = numerical_mask.sum(dim=1)
-        rows_count, width = self.categorical.shape
-        categorical_dense = (
-            torch.from_numpy(self.categorical.astype(np.float32).toarray())
-            if rows_count * width * 4 <= DENSE_CATEGORICAL_BYTES
-            else None
-        )
-        categorical_t = self.categorical.T.tocsr().astype(np.float32)
-        categorical_norm = torch.from_numpy(
-            np.asarray(self.categorical.multiply(self.categorical).sum(axis=1), dtype=np.float32).ravel()
-        )
-        categorical_mask = torch.from_numpy(self.categorical_mask.astype(np.float32))
-        categorical_count = categorical_mask.sum(dim=1)
-
-        def space_distance(dot: torch.Tensor, norm_rows, norm_all, mask_rows, mask_all, count_rows, count_all):
-            # dot becomes the weighted distance in place, to keep at most ~3 chunk×n buffers alive.
-            dot.mul_(-2).add_(norm_rows[:, None]).add_(norm_all[None, :]).clamp_(min=0).sqrt_()
-            shared = mask_rows @ mask_all.T
-            union = (count_rows[:, None] + count_all[None, :]).sub_(shared)
-            return dot.mul_(union.div_(shared.clamp_(min=1)))
-
+        kernel = _ChunkKernel(self)
         index = np.zeros((n, k_neighbours), dtype=np.int32)
         distance = np.zeros((n, k_neighbours), dtype=np.float32)
         total = 0.0
@@ -323,41 +312,23 @@ class SimilarityModel(PredictionModel):
         with torch.no_grad():
             for start in range(0, n, chunk):
                 stop = min(start + chunk, n)
-                rows = slice(start, stop)
-                block = torch.zeros((stop - start, n), dtype=torch.float32)
-                if numerical.shape[1]:
-                    block += space_distance(
-                        numerical[rows] @ numerical.T,
-                        numerical_norm[rows], numerical_norm,
-                        numerical_mask[rows], numerical_mask,
-                        numerical_count[rows], numerical_count,
-                    )
-                if self.categorical.shape[1]:
-                    if categorical_dense is not None:
-                        dot = categorical_dense[rows] @ categorical_dense.T
-                    else:
-                        dot = torch.from_numpy((self.categorical[rows].astype(np.float32) @ categorical_t).toarray())
-                    block += space_distance(
-                        dot,
-                        categorical_norm[rows], categorical_norm,
-                        categorical_mask[rows], categorical_mask,
-                        categorical_count[rows], categorical_count,
-                    )
+                block = kernel.distances(start, stop)
                 local = torch.arange(stop - start)
                 block[local, local + start] = 0.0
-                total += float(block.sum(dtype=torch.float64))
+                # Row sums in float32 are exact enough and several times faster than float64.
+                total += float(block.sum(dim=1).double().sum())
                 block[local, local + start] = float("inf")
                 candidates = torch.topk(block, k_neighbours, dim=1, largest=False, sorted=False).indices.numpy()
-                del block
                 own = np.repeat(np.arange(start, stop), k_neighbours)
                 exact = self.pair_distances(own, candidates.ravel()).reshape(candidates.shape)
                 order = np.lexsort((candidates, exact), axis=1)
-                index[rows] = np.take_along_axis(candidates, order, axis=1)
-                distance[rows] = np.take_along_axis(exact, order, axis=1)
+                index[start:stop] = np.take_along_axis(candidates, order, axis=1)
+                distance[start:stop] = np.take_along_axis(exact, order, axis=1)
                 if progress is not None:
                     progress(f"nearest neighbours of {stop} of {n} variants", stop / n)
         self.neighbour_index = index
         self.neighbour_distance = distance
+        # From the float32 kernel: the mean only stands in for unknown SKUs, exactness is moot.
         self.mean_distance = total / (n * (n - 1))
 
     # -- artefacts --------------------------------------------------------------------------
@@ -372,6 +343,7 @@ class SimilarityModel(PredictionModel):
                 "categorical_indices": self.categorical.indices,
                 "categorical_indptr": self.categorical.indptr,
                 "categorical_mask": self.categorical_mask,
+                "categorical_offsets": self.categorical_offsets,
                 "neighbour_index": self.neighbour_index,
                 "neighbour_distance": self.neighbour_distance,
             },
@@ -393,7 +365,8 @@ class SimilarityModel(PredictionModel):
             path,
             [
                 "skus", "numerical", "numerical_mask", "categorical_data", "categorical_indices",
-                "categorical_indptr", "categorical_mask", "neighbour_index", "neighbour_distance",
+                "categorical_indptr", "categorical_mask", "categorical_offsets", "neighbour_index",
+                "neighbour_distance",
             ],
         )
         try:
@@ -411,6 +384,13 @@ class SimilarityModel(PredictionModel):
             artefacts.require(
                 arrays[key].ndim == 2 and arrays[key].shape[0] == n, f"{path}: {key} does not have one row per sku"
             )
+        offsets = arrays["categorical_offsets"]
+        artefacts.require(
+            offsets.ndim == 1
+            and len(offsets) == arrays["categorical_mask"].shape[1] + 1
+            and (len(offsets) == 0 or offsets[-1] == width),
+            f"{path}: categorical offsets do not match the categorical columns",
+        )
         artefacts.require(
             arrays["neighbour_index"].shape == arrays["neighbour_distance"].shape,
             f"{path}: neighbour index and distance shapes differ",
@@ -426,6 +406,7 @@ class SimilarityModel(PredictionModel):
             arrays["numerical_mask"],
             categorical,
             arrays["categorical_mask"],
+            arrays["categorical_offsets"],
             arrays["neighbour_index"],
             arrays["neighbour_distance"],
             mean_distance,
@@ -470,3 +451,122 @@ class SimilarityModel(PredictionModel):
             np.minimum(best, self.pair_distances(np.full(len(rows), source), rows), out=best)
         return ranked(candidates, dict(zip(known, (-best).tolist())))
 
+
+class _SpaceFactor:
+    """The (m + n − k) / k factor of one space for a chunk of rows against all rows."""
+
+    def __init__(self, mask: np.ndarray) -> None:
+        self.mask = None
+        if mask.shape[1] == 0:
+            self.pattern = None
+            self.table = None
+            return
+        patterns, inverse = np.unique(mask, axis=0, return_inverse=True)
+        if len(patterns) <= MAX_MASK_PATTERNS:
+            # One P × P table and a gather: a single pass over the chunk instead of a matmul
+            # plus four element-wise passes.
+            as_float = patterns.astype(np.float64)
+            shared = as_float @ as_float.T
+            count = as_float.sum(axis=1)
+            table = _factor(shared, count[:, None] + count[None, :] - shared)
+            self.table = torch.from_numpy(table.astype(np.float32))
+            self.pattern = torch.from_numpy(inverse.ravel().astype(np.int64))
+        else:
+            self.table = None
+            self.pattern = None
+            self.mask = torch.from_numpy(mask.astype(np.float32))
+            self.count = self.mask.sum(dim=1)
+
+    def chunk(self, start: int, stop: int, out: torch.Tensor) -> torch.Tensor:
+        if self.table is not None:
+            return torch.index_select(self.table[self.pattern[start:stop]], 1, self.pattern, out=out)
+        shared = self.mask[start:stop] @ self.mask.T
+        union = (self.count[start:stop, None] + self.count[None, :]).sub_(shared)
+        return out.copy_(union.div_(shared.clamp_(min=1)))
+
+
+class _ChunkKernel:
+    """Approximate (float32) distances of a chunk of rows to all rows, for choosing neighbours.
+
+    Squared Euclidean distances come from one matrix product of augmented vectors,
+    [a, ‖a‖², 1] · [−2b, 1, ‖b‖²] = ‖a − b‖², so no separate norm passes are needed. Wide
+    single-valued categorical types are compared by value code instead: their block adds exactly
+    1 to the squared distance when the values differ (two blocks of norm 1/√2, disjoint).
+    """
+
+    def __init__(self, model: SimilarityModel) -> None:
+        n = len(model.skus)
+        # Centring does not change distances but keeps ‖a‖² small, so float32 cancels less.
+        numerical = model.numerical - model.numerical.mean(axis=0)
+        self.numerical = self._augmented(numerical) if numerical.shape[1] else None
+        self.numerical_factor = _SpaceFactor(model.numerical_mask)
+
+        self.codes: list[np.ndarray] = []
+        multiplied: list[int] = []
+        offsets = model.categorical_offsets
+        categorical = model.categorical.tocsc()
+        for t in range(len(offsets) - 1):
+            block = categorical[:, offsets[t] : offsets[t + 1]].tocsr()
+            if np.all(np.diff(block.indptr) == 1) and block.shape[1] > CODED_TYPE_MIN_VALUES:
+                self.codes.append(block.indices.astype(np.int32))
+            else:
+                multiplied.extend(range(offsets[t], offsets[t + 1]))
+        rest = categorical[:, multiplied].tocsr() if multiplied else None
+        self.categorical_dense = None
+        self.categorical_sparse = None
+        if rest is not None:
+            if n * (rest.shape[1] + 2) * 4 <= DENSE_CATEGORICAL_BYTES:
+                self.categorical_dense = self._augmented(rest.toarray())
+            else:
+                self.categorical_sparse = rest.astype(np.float32)
+                self.categorical_sparse_t = self.categorical_sparse.T.tocsr()
+                self.categorical_norm = torch.from_numpy(
+                    np.asarray(rest.multiply(rest).sum(axis=1), dtype=np.float32).ravel()
+                )
+        self.has_categorical = bool(self.codes) or rest is not None
+        self.categorical_factor = _SpaceFactor(model.categorical_mask)
+        self.n = n
+        self._buffers: tuple[torch.Tensor, ...] | None = None
+
+    @staticmethod
+    def _augmented(vectors: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        norm = np.einsum("ij,ij->i", vectors, vectors)[:, None]
+        ones = np.ones_like(norm)
+        left = np.hstack([vectors, norm, ones]).astype(np.float32)
+        # Stored transposed and contiguous, ready for torch.mm(left_rows, right, out=...).
+        right = np.ascontiguousarray(np.hstack([-2.0 * vectors, ones, norm]).T.astype(np.float32))
+        return torch.from_numpy(left), torch.from_numpy(right)
+
+    def distances(self, start: int, stop: int) -> torch.Tensor:
+        """Distances of rows start..stop to all rows, written into reused buffers: allocating
+        fresh chunk × n tensors costs page faults comparable to the arithmetic."""
+        rows = stop - start
+        if self._buffers is None or self._buffers[0].shape[0] < rows:
+            self._buffers = tuple(torch.empty((rows, self.n), dtype=torch.float32) for _ in range(3)) + (
+                torch.empty((rows, self.n), dtype=torch.bool),
+            )
+        result, squared, factor, differs = (buffer[:rows] for buffer in self._buffers)
+        result.zero_()
+        if self.numerical is not None:
+            left, right = self.numerical
+            torch.mm(left[start:stop], right, out=squared)
+            squared.clamp_(min=0).sqrt_()
+            result.addcmul_(squared, self.numerical_factor.chunk(start, stop, factor))
+        if self.has_categorical:
+            if self.categorical_dense is not None:
+                left, right = self.categorical_dense
+                torch.mm(left[start:stop], right, out=squared)
+            elif self.categorical_sparse is not None:
+                dot = (self.categorical_sparse[start:stop] @ self.categorical_sparse_t).toarray()
+                squared.copy_(torch.from_numpy(dot)).mul_(-2)
+                squared.add_(self.categorical_norm[start:stop, None]).add_(self.categorical_norm[None, :])
+            else:
+                squared.zero_()
+            # numpy: its bool compare-and-add runs several times faster here than torch's.
+            squared_array, differs_array = squared.numpy(), differs.numpy()
+            for codes in self.codes:
+                np.not_equal(codes[start:stop, None], codes[None, :], out=differs_array)
+                np.add(squared_array, differs_array, out=squared_array)
+            squared.clamp_(min=0).sqrt_()
+            result.addcmul_(squared, self.categorical_factor.chunk(start, stop, factor))
+        return result

@@ -169,25 +169,53 @@ def test_readiness_needs_a_known_viewed_variant_or_cart_item():
         model.retrieve(request(RecommendationType.HOMEPAGE), 3)
 
 
-def test_chunking_and_sparse_categorical_kernel_give_the_same_neighbours(monkeypatch):
+def kernel_data(n: int = 60) -> SimilarityData:
     rng = np.random.default_rng(0)
-    n = 60
     values = [f"v{i}" for i in range(12)]
-    data = SimilarityData(
+    many = [f"w{i}" for i in range(40)]
+    return SimilarityData(
         skus=[f"s{i}" for i in range(n)],
         prices={"A": np.where(rng.random(n) < 0.2, np.nan, rng.random(n) * 100)},
         numerical=np.where(rng.random((n, 3)) < 0.3, np.nan, rng.random((n, 3))),
         categorical=[
-            [frozenset(rng.choice(values, size=rng.integers(0, 3), replace=False).tolist()) for _ in range(n)]
+            [frozenset(rng.choice(values, size=rng.integers(0, 3), replace=False).tolist()) for _ in range(n)],
+            # Single-valued with many values: compared by value code in the kernel.
+            [frozenset() if rng.random() < 0.3 else frozenset({str(rng.choice(many))}) for _ in range(n)],
         ],
     )
+
+
+@pytest.mark.parametrize(
+    "setting, value",
+    [
+        ("DENSE_CATEGORICAL_BYTES", 0),  # sparse categorical product
+        ("MAX_MASK_PATTERNS", 0),  # mask matmul instead of the pattern table
+        ("CODED_TYPE_MIN_VALUES", 10**9),  # wide type multiplied as one-hot
+    ],
+)
+def test_every_kernel_path_gives_the_same_exact_neighbours(monkeypatch, setting, value):
+    data = kernel_data()
+    n = len(data.skus)
     reference, _ = SimilarityModel.fit(data, SimilarityParams(neighbours=n, chunk_size=n))
-    monkeypatch.setattr("recommendations.algorithms.similarity.DENSE_CATEGORICAL_BYTES", 0)
+    monkeypatch.setattr(f"recommendations.algorithms.similarity.{setting}", value)
 
     chunked, _ = SimilarityModel.fit(data, SimilarityParams(neighbours=n, chunk_size=7))
 
     # All neighbours kept: the kernel's float32 choice cannot matter, only exactness and order.
     assert chunked.neighbour_index.tolist() == reference.neighbour_index.tolist()
+    assert chunked.mean_distance == pytest.approx(reference.mean_distance, rel=1e-5)
     full = reference.distances(data.skus)
     expected = np.take_along_axis(full, reference.neighbour_index.astype(np.int64), axis=1)
     assert reference.neighbour_distance == pytest.approx(expected.astype(np.float32))
+
+
+def test_kernel_choice_matches_exact_nearest_neighbours():
+    data = kernel_data(200)
+    model, _ = SimilarityModel.fit(data, SimilarityParams(neighbours=5, chunk_size=64))
+
+    full = model.distances(data.skus)
+    np.fill_diagonal(full, np.inf)
+
+    # The chosen 5 are the exact 5 nearest (up to float32 ties at the boundary).
+    fifth = np.sort(full, axis=1)[:, 4]
+    assert np.all(model.neighbour_distance[:, -1] <= fifth + 1e-5)
