@@ -1,0 +1,162 @@
+"""Every model of this package: train (if it needs it) → save → load → predict, and broken
+artefacts raise ArtefactError."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pytest
+
+from recommendations.algorithms.base import (
+    ArtefactError,
+    Catalogue,
+    Phase,
+    PredictContext,
+    PredictionModel,
+    RecommendationType,
+)
+from recommendations.algorithms.dummy import DummyModel
+from recommendations.algorithms.ease import EASEModel, EASEParams, build_ease_data
+from recommendations.algorithms.popularity import PopularityModel
+from recommendations.algorithms.selection import SelectionModel
+from recommendations.algorithms.similarity import SimilarityData, SimilarityModel, SimilarityParams
+
+SKUS = ["a", "b", "c", "d"]
+CATALOGUE = Catalogue.build(
+    SKUS,
+    is_available=[True, True, True, False],
+    recommendation_weight=[1.0, 0.0, 3.0, 5.0],
+    popularity=[2.0, 7.0, 0.0, 9.0],
+)
+
+
+def trained_similarity() -> PredictionModel:
+    data = SimilarityData(
+        skus=SKUS,
+        prices={"EUR": np.array([10.0, 11.0, 30.0, 12.0])},
+        numerical=np.zeros((4, 0)),
+        categorical=[],
+    )
+    return SimilarityModel.fit(data, SimilarityParams(neighbours=2))[0]
+
+
+def trained_ease() -> PredictionModel:
+    triplets = [("u1", "a", 1), ("u1", "b", 1), ("u2", "a", 1), ("u2", "b", 1), ("u3", "c", 1), ("u3", "d", 1)]
+    return EASEModel.fit(build_ease_data(triplets), EASEParams(l2_options=(1.0,)))[0]
+
+
+# name → (build the model, the request, expected retrieval of 10, candidates, expected scoring order)
+CASES: dict[str, tuple[Callable[[], PredictionModel], PredictContext, list[str] | None, list[str], list[str]]] = {
+    "dummy": (
+        DummyModel,
+        PredictContext(RecommendationType.HOMEPAGE, CATALOGUE, exclude=frozenset({"a"}), seed=1),
+        None,  # random: checked as a set below
+        ["d", "zz", "a"],
+        ["d", "zz", "a"],
+    ),
+    "selection": (
+        SelectionModel,
+        PredictContext(RecommendationType.HOMEPAGE, CATALOGUE, exclude=frozenset({"a"}), seed=1),
+        ["c", "b"],  # positive weight first; "d" unavailable
+        ["a", "b", "zz", "d"],
+        ["d", "a", "b", "zz"],
+    ),
+    "popularity": (
+        PopularityModel,
+        PredictContext(RecommendationType.HOMEPAGE, CATALOGUE, exclude=frozenset({"a"}), seed=1),
+        ["b", "c"],  # sold first
+        ["a", "c", "d", "b"],
+        ["d", "b", "a", "c"],
+    ),
+    "similarity": (
+        trained_similarity,
+        PredictContext(RecommendationType.PRODUCT_DETAIL, CATALOGUE, viewed_variant="a"),
+        ["b", "c"],  # by price distance to "a"; "d" unavailable
+        ["c", "d", "b"],
+        ["b", "d", "c"],
+    ),
+    "ease": (
+        trained_ease,
+        PredictContext(RecommendationType.HOMEPAGE, CATALOGUE, user_history=(("a", 1.0),), exclude=frozenset({"a"})),
+        None,  # checked below: "b" co-occurs with "a"
+        ["c", "b"],
+        ["b", "c"],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_train_save_load_predict(name: str, tmp_path: Path):
+    build, context, expected_retrieval, candidates, expected_order = CASES[name]
+    folder = tmp_path / name
+    folder.mkdir()
+    model = build()
+
+    model.save(folder)
+    loaded = type(model).load(folder)
+
+    assert loaded.name == name
+    assert loaded.is_ready(context)
+    retrieved = loaded.retrieve(context, 10)
+    if expected_retrieval is not None:
+        assert retrieved == expected_retrieval
+    if name == "dummy":
+        assert sorted(retrieved) == ["b", "c"]
+    if name == "ease":
+        assert retrieved[0] == "b" and "a" not in retrieved and "d" not in retrieved
+    assert [sku for sku, _ in loaded.score(context, candidates)] == expected_order
+    assert loaded.score(context, candidates) == model.score(context, candidates)
+    assert loaded.can_serve(context.recommendation_type, Phase.RETRIEVAL)
+
+
+@pytest.mark.parametrize("build", [trained_similarity, trained_ease], ids=["similarity", "ease"])
+def test_missing_artefact_raises_artefact_error(build, tmp_path: Path):
+    model = build()
+
+    with pytest.raises(ArtefactError, match="does not exist"):
+        type(model).load(tmp_path / "nowhere")
+    with pytest.raises(ArtefactError, match="missing"):
+        type(model).load(tmp_path)  # exists but empty
+
+
+@pytest.mark.parametrize("build", [trained_similarity, trained_ease], ids=["similarity", "ease"])
+def test_corrupt_artefacts_raise_artefact_error(build, tmp_path: Path):
+    model = build()
+    model.save(tmp_path)
+    archive = next(tmp_path.glob("*.npz"))
+    original = archive.read_bytes()
+
+    archive.write_bytes(original[: len(original) // 2])
+    with pytest.raises(ArtefactError, match="corrupt"):
+        type(model).load(tmp_path)
+
+    archive.unlink()
+    with pytest.raises(ArtefactError, match="missing"):
+        type(model).load(tmp_path)
+
+    with zipfile.ZipFile(archive, "w") as broken:
+        broken.writestr("skus.npy", b"not an array")
+    with pytest.raises(ArtefactError):
+        type(model).load(tmp_path)
+
+    archive.write_bytes(original)
+    (tmp_path / "manifest.json").write_text("{not json")
+    with pytest.raises(ArtefactError, match="JSON"):
+        type(model).load(tmp_path)
+
+
+def test_an_artefact_of_another_model_is_refused(tmp_path: Path):
+    trained_ease().save(tmp_path)
+
+    with pytest.raises(ArtefactError, match="for model 'ease'"):
+        SimilarityModel.load(tmp_path)
+
+
+def test_object_arrays_are_never_written(tmp_path: Path):
+    from recommendations.algorithms.artefacts import write_arrays
+
+    with pytest.raises(TypeError):
+        write_arrays(tmp_path / "x.npz", {"skus": np.asarray(["a"], dtype=object)})
