@@ -1,0 +1,510 @@
+"""Writes to the catalogue mirror: bulk upserts of what the shop's backend sends.
+
+Every function takes a batch, keeps the last value when a key appears twice in it (arrival order
+wins), writes with one upsert per table and replaces the link rows of the objects it is given.
+A timestamp the client did not send is set when the row is first stored and left alone when the
+row is sent again, so re-sending an object changes nothing."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from django.db import models, transaction
+
+from products.models import (
+    Attribute,
+    AttributeProductVariant,
+    AttributeType,
+    AttributeTypeProductType,
+    Category,
+    CategoryAncestor,
+    Order,
+    OrderProductVariant,
+    Product,
+    ProductPrice,
+    ProductProductVariant,
+    ProductTranslation,
+    ProductType,
+    ProductVariant,
+)
+from rs_project.exceptions import ApplicationError
+
+DATABASE = "products"
+# Rows per INSERT; keeps statements well under SQLite's and PostgreSQL's parameter limits.
+BATCH_SIZE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Timestamps:
+    """`create_at`/`update_at` as sent (None: not sent) and the time the batch was received."""
+
+    received_at: datetime
+    create_at: datetime | None = None
+    update_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeTypeData:
+    id: int
+    type: str
+    type_name: str | None
+    unit: str | None
+    deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeData:
+    id: int
+    attribute_type_id: int
+    raw_value: str | None
+    order: int | None
+    deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ProductTypeData:
+    id: int
+    name: str | None
+    attribute_type_ids: tuple[int, ...] | None
+    timestamps: Timestamps
+    deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ProductVariantData:
+    sku: str
+    ean: str
+    weight: float | None
+    stock_quantity: int
+    recommendation_weight: float
+    attribute_ids: tuple[int, ...] | None
+    timestamps: Timestamps
+    deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ProductTranslationData:
+    id: int
+    product_id: int | None  # None when nested in a product: the product's id is used
+    language_code: str
+    title: str
+    meta_title: str
+    meta_description: str
+    short_description: str | None
+    description: str | None
+    slug: str
+    deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ProductData:
+    id: int
+    published: bool
+    category_id: int | None
+    product_type_id: int | None
+    variant_skus: tuple[str, ...] | None
+    translations: tuple[ProductTranslationData, ...] | None
+    timestamps: Timestamps
+    deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ProductPriceData:
+    id: int
+    price_list_code: str
+    product_variant_sku: str | None
+    price: Decimal
+    timestamps: Timestamps
+    deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryData:
+    id: int
+    parent_id: int | None
+    deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLineData:
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderData:
+    token: UUID
+    session_id: str
+    user_id: str | None
+    lines: tuple[OrderLineData, ...]
+    timestamps: Timestamps
+    deleted: bool = False
+
+
+class CategoryCycleError(ApplicationError):
+    """Storing these parent links would make a category its own ancestor."""
+
+    def __init__(self, category_ids: list[int]):
+        super().__init__({"parent_id": [f"Category {category_ids[0]} would become its own ancestor."]})
+        self.category_ids = category_ids
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def _last_by_key(items: Iterable, key: str) -> list:
+    """One item per key, the last one sent, in order of first appearance."""
+    latest: dict = {}
+    for item in items:
+        latest[getattr(item, key)] = item
+    return list(latest.values())
+
+
+def _upsert(
+    model: type[models.Model],
+    rows: Sequence[tuple[models.Model, Timestamps | None]],
+    *,
+    key: str,
+    fields: Sequence[str],
+) -> None:
+    """Insert or update `rows` on `key`. `fields` are always updated; `create_at`/`update_at`
+    only when the client sent them (rows are grouped by which ones it sent)."""
+    groups: dict[tuple[str, ...], list[models.Model]] = {}
+    for instance, timestamps in rows:
+        sent: tuple[str, ...] = ()
+        if timestamps is not None:
+            sent = tuple(
+                name for name in ("create_at", "update_at") if getattr(timestamps, name) is not None
+            )
+        groups.setdefault(sent, []).append(instance)
+    for sent, instances in groups.items():
+        update_fields = [*fields, *sent]
+        if not update_fields:
+            model.objects.using(DATABASE).bulk_create(instances, batch_size=BATCH_SIZE, ignore_conflicts=True)
+            continue
+        model.objects.using(DATABASE).bulk_create(
+            instances,
+            batch_size=BATCH_SIZE,
+            update_conflicts=True,
+            unique_fields=[key],
+            update_fields=update_fields,
+        )
+
+
+def _time_fields(timestamps: Timestamps) -> dict[str, datetime]:
+    return {
+        "create_at": timestamps.create_at or timestamps.received_at,
+        "update_at": timestamps.update_at or timestamps.create_at or timestamps.received_at,
+    }
+
+
+def _chunks(values: Sequence, size: int = BATCH_SIZE) -> Iterable[Sequence]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _replace_links(
+    link_model: type[models.Model], *, owner_field: str, target_field: str, links: dict[object, tuple]
+) -> None:
+    """Make the owners in `links` link to exactly the given targets (duplicates dropped)."""
+    owners = list(links)
+    for chunk in _chunks(owners):
+        link_model.objects.using(DATABASE).filter(**{f"{owner_field}__in": chunk}).delete()
+    rows = [
+        link_model(**{owner_field: owner, target_field: target})
+        for owner, targets in links.items()
+        for target in dict.fromkeys(targets)
+    ]
+    link_model.objects.using(DATABASE).bulk_create(rows, batch_size=BATCH_SIZE)
+
+
+def _numeric_value(raw_value: str | None) -> float | None:
+    if raw_value is None:
+        return None
+    try:
+        value = float(raw_value)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+# --- services --------------------------------------------------------------------------
+
+
+@transaction.atomic(using=DATABASE, savepoint=False)
+def attribute_type_upsert_many(*, attribute_types: Sequence[AttributeTypeData]) -> int:
+    items = _last_by_key(attribute_types, "id")
+    rows = [
+        (AttributeType(id=i.id, type=i.type, type_name=i.type_name, unit=i.unit, deleted=i.deleted), None)
+        for i in items
+    ]
+    _upsert(AttributeType, rows, key="id", fields=["type", "type_name", "unit", "deleted"])
+    return len(items)
+
+
+@transaction.atomic(using=DATABASE, savepoint=False)
+def attribute_upsert_many(*, attributes: Sequence[AttributeData]) -> int:
+    """`numeric_value` is the raw value read as a number, or null when it is not one."""
+    items = _last_by_key(attributes, "id")
+    rows = [
+        (
+            Attribute(
+                id=i.id,
+                attribute_type_id=i.attribute_type_id,
+                raw_value=i.raw_value,
+                numeric_value=_numeric_value(i.raw_value),
+                order=i.order,
+                deleted=i.deleted,
+            ),
+            None,
+        )
+        for i in items
+    ]
+    _upsert(
+        Attribute, rows, key="id", fields=["attribute_type_id", "raw_value", "numeric_value", "order", "deleted"]
+    )
+    return len(items)
+
+
+@transaction.atomic(using=DATABASE, savepoint=False)
+def product_type_upsert_many(*, product_types: Sequence[ProductTypeData]) -> int:
+    """Upsert product types; a type that lists `attribute_type_ids` gets exactly those links."""
+    items = _last_by_key(product_types, "id")
+    rows = [
+        (ProductType(id=i.id, name=i.name, deleted=i.deleted, **_time_fields(i.timestamps)), i.timestamps)
+        for i in items
+    ]
+    _upsert(ProductType, rows, key="id", fields=["name", "deleted"])
+    _replace_links(
+        AttributeTypeProductType,
+        owner_field="product_type_id",
+        target_field="attribute_type_id",
+        links={i.id: i.attribute_type_ids for i in items if i.attribute_type_ids is not None},
+    )
+    return len(items)
+
+
+@transaction.atomic(using=DATABASE, savepoint=False)
+def product_variant_upsert_many(*, product_variants: Sequence[ProductVariantData]) -> int:
+    """Upsert variants by SKU; a variant that lists `attribute_ids` gets exactly those links."""
+    items = _last_by_key(product_variants, "sku")
+    rows = [
+        (
+            ProductVariant(
+                sku=i.sku,
+                ean=i.ean,
+                weight=i.weight,
+                stock_quantity=i.stock_quantity,
+                recommendation_weight=i.recommendation_weight,
+                deleted=i.deleted,
+                **_time_fields(i.timestamps),
+            ),
+            i.timestamps,
+        )
+        for i in items
+    ]
+    _upsert(
+        ProductVariant,
+        rows,
+        key="sku",
+        fields=["ean", "weight", "stock_quantity", "recommendation_weight", "deleted"],
+    )
+    _replace_links(
+        AttributeProductVariant,
+        owner_field="product_variant_id",
+        target_field="attribute_id",
+        links={i.sku: i.attribute_ids for i in items if i.attribute_ids is not None},
+    )
+    return len(items)
+
+
+_TRANSLATION_FIELDS = [
+    "product_id",
+    "language_code",
+    "title",
+    "meta_title",
+    "meta_description",
+    "short_description",
+    "description",
+    "slug",
+    "deleted",
+]
+
+
+def _translation_row(item: ProductTranslationData, product_id: int) -> ProductTranslation:
+    return ProductTranslation(
+        id=item.id,
+        product_id=product_id,
+        language_code=item.language_code,
+        title=item.title,
+        meta_title=item.meta_title,
+        meta_description=item.meta_description,
+        short_description=item.short_description,
+        description=item.description,
+        slug=item.slug,
+        deleted=item.deleted,
+    )
+
+
+@transaction.atomic(using=DATABASE, savepoint=False)
+def product_translation_upsert_many(*, translations: Sequence[ProductTranslationData]) -> int:
+    """Upsert translations sent on their own; each names its `product_id`."""
+    items = _last_by_key(translations, "id")
+    rows = [(_translation_row(i, i.product_id), None) for i in items]
+    _upsert(ProductTranslation, rows, key="id", fields=_TRANSLATION_FIELDS)
+    return len(items)
+
+
+@transaction.atomic(using=DATABASE, savepoint=False)
+def product_upsert_many(*, products: Sequence[ProductData]) -> int:
+    """Upsert products. A product that lists `variant_skus` gets exactly those variants; one
+    that lists `translations` gets them stored, and its stored translations missing from the
+    list are marked deleted (the backend always sends all of them)."""
+    items = _last_by_key(products, "id")
+    rows = [
+        (
+            Product(
+                id=i.id,
+                published=i.published,
+                category_id=i.category_id,
+                product_type_id=i.product_type_id,
+                deleted=i.deleted,
+                **_time_fields(i.timestamps),
+            ),
+            i.timestamps,
+        )
+        for i in items
+    ]
+    _upsert(Product, rows, key="id", fields=["published", "category_id", "product_type_id", "deleted"])
+    _replace_links(
+        ProductProductVariant,
+        owner_field="product_id",
+        target_field="product_variant_id",
+        links={i.id: i.variant_skus for i in items if i.variant_skus is not None},
+    )
+
+    with_translations = [i for i in items if i.translations is not None]
+    translations = _last_by_key(
+        (_translation_row(t, product.id) for product in with_translations for t in product.translations), "id"
+    )
+    _upsert(ProductTranslation, [(t, None) for t in translations], key="id", fields=_TRANSLATION_FIELDS)
+    kept = {t.id for t in translations}
+    for chunk in _chunks([i.id for i in with_translations]):
+        ProductTranslation.objects.using(DATABASE).filter(product_id__in=chunk, deleted=False).exclude(
+            id__in=kept
+        ).update(deleted=True)
+    return len(items)
+
+
+@transaction.atomic(using=DATABASE, savepoint=False)
+def product_price_upsert_many(*, prices: Sequence[ProductPriceData]) -> int:
+    items = _last_by_key(prices, "id")
+    rows = [
+        (
+            ProductPrice(
+                id=i.id,
+                price_list_code=i.price_list_code,
+                product_variant_sku=i.product_variant_sku,
+                price=i.price,
+                deleted=i.deleted,
+                **_time_fields(i.timestamps),
+            ),
+            i.timestamps,
+        )
+        for i in items
+    ]
+    _upsert(ProductPrice, rows, key="id", fields=["price_list_code", "product_variant_sku", "price", "deleted"])
+    return len(items)
+
+
+@transaction.atomic(using=DATABASE, savepoint=False)
+def order_upsert_many(*, orders: Sequence[OrderData]) -> int:
+    """Upsert orders by token; an order sent again has its lines replaced, never duplicated.
+    A SKU listed twice in one order becomes one line with the quantities summed."""
+    items = _last_by_key(orders, "token")
+    rows = [
+        (
+            Order(
+                token=i.token,
+                session_id=i.session_id,
+                user_id=i.user_id,
+                deleted=i.deleted,
+                **_time_fields(i.timestamps),
+            ),
+            i.timestamps,
+        )
+        for i in items
+    ]
+    _upsert(Order, rows, key="token", fields=["session_id", "user_id", "deleted"])
+    tokens = [i.token for i in items]
+    for chunk in _chunks(tokens):
+        OrderProductVariant.objects.using(DATABASE).filter(order_id__in=chunk).delete()
+    lines: list[OrderProductVariant] = []
+    for item in items:
+        quantities: dict[str, int] = {}
+        for line in item.lines:
+            quantities[line.sku] = quantities.get(line.sku, 0) + line.quantity
+        lines.extend(
+            OrderProductVariant(order_id=item.token, product_variant_sku=sku, quantity=quantity)
+            for sku, quantity in quantities.items()
+        )
+    OrderProductVariant.objects.using(DATABASE).bulk_create(lines, batch_size=BATCH_SIZE)
+    return len(items)
+
+
+@transaction.atomic(using=DATABASE, savepoint=False)
+def category_upsert_many(*, categories: Sequence[CategoryData]) -> int:
+    """Upsert categories and keep `CategoryAncestor` a correct closure (self rows included).
+
+    The closure of a category follows the stored parent links upwards; a parent that is not
+    stored yet still counts as an ancestor, so when it arrives its subtree is found through the
+    closure and recomputed. Moving a category recomputes its whole subtree. Raises
+    `CategoryCycleError` (nothing stored, as the caller's transaction rolls back) when the
+    links would make a category its own ancestor."""
+    items = _last_by_key(categories, "id")
+    for item in items:
+        if item.parent_id == item.id:
+            raise CategoryCycleError([item.id])
+    changed = [i.id for i in items]
+    Category.objects.using(DATABASE).bulk_create(
+        [Category(id=i.id, parent_id=i.parent_id, deleted=i.deleted) for i in items],
+        batch_size=BATCH_SIZE,
+        update_conflicts=True,
+        unique_fields=["id"],
+        update_fields=["parent_id", "deleted"],
+    )
+
+    affected = set(changed)
+    for chunk in _chunks(changed):
+        affected.update(
+            CategoryAncestor.objects.using(DATABASE)
+            .filter(category_ancestor_id__in=chunk)
+            .values_list("category_id", flat=True)
+        )
+    # Category trees are small (hundreds to a few thousand rows): one read of every link is
+    # cheaper than walking the tree with a query per level.
+    parents = dict(Category.objects.using(DATABASE).values_list("id", "parent_id"))
+
+    closure: list[CategoryAncestor] = []
+    for category_id in sorted(affected):
+        if category_id not in parents:
+            continue  # an ancestor named by a closure row but never stored itself
+        seen = [category_id]
+        current = parents[category_id]
+        while current is not None:
+            if current in seen:
+                raise CategoryCycleError([c for c in seen if c in set(changed)] or seen)
+            seen.append(current)
+            current = parents.get(current)
+        closure.extend(CategoryAncestor(category_id=category_id, category_ancestor_id=a) for a in seen)
+
+    stored_affected = sorted(a for a in affected if a in parents)
+    for chunk in _chunks(stored_affected):
+        CategoryAncestor.objects.using(DATABASE).filter(category_id__in=chunk).delete()
+    CategoryAncestor.objects.using(DATABASE).bulk_create(closure, batch_size=BATCH_SIZE)
+    return len(items)
