@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+import time
+
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from recommendations.selectors import databases_unavailable
+from recommendations.store.parsers import BoundedJSONParser
+from recommendations.store.services import StoreValidationError, store_objects
+from rs_project.auth import TokenProtectedMixin
+
+logger = logging.getLogger(__name__)
 
 
 class HealthApi(APIView):
@@ -16,3 +25,43 @@ class HealthApi(APIView):
         if failing:
             return Response({"status": "unavailable", "databases": failing}, status=503)
         return Response({"status": "ok"})
+
+
+class _StoreApi(TokenProtectedMixin, APIView):
+    parser_classes = [BoundedJSONParser]
+
+    def _store(self, payloads: list) -> Response:
+        started = time.perf_counter()
+        result = store_objects(payloads=payloads)
+        # Counts only: request bodies carry user ids and are never logged.
+        logger.info(
+            "stored path=%s objects=%d classes=%s ms=%.1f",
+            self.request.path,
+            len(payloads),
+            ",".join(f"{name}:{count}" for name, count in result.stored.items()) or "-",
+            (time.perf_counter() - started) * 1000,
+        )
+        return Response({"stored": result.stored})
+
+
+class StoreObjectApi(_StoreApi):
+    """`POST /store_object`: one JSON object with a `_model_class`; a bad one answers 400 with
+    its `{field: [messages]}`."""
+
+    def post(self, request):
+        if not isinstance(request.data, dict):
+            raise ValidationError({"non_field_errors": ["Expected a JSON object."]})
+        try:
+            return self._store([request.data])
+        except StoreValidationError as error:
+            raise ValidationError(error.errors[0]) from error
+
+
+class StoreObjectsApi(_StoreApi):
+    """`POST /store_objects`: a JSON array of such objects, stored all or nothing; a bad batch
+    answers 400 with `{index: {field: [messages]}}` for every bad element."""
+
+    def post(self, request):
+        if not isinstance(request.data, list):
+            raise ValidationError({"non_field_errors": ["Expected a JSON array of objects."]})
+        return self._store(request.data)

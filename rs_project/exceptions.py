@@ -1,12 +1,14 @@
 """Application errors and the one DRF exception handler that maps them to HTTP answers.
 
-Validation problems answer 400 with `{"field": ["message"]}`; a database that does not answer
-is 503; anything unexpected is logged and answers a JSON 500, never an HTML page."""
+Validation problems answer 400 with `{"field": ["message"]}`; a body over the size limit is
+413; a database that does not answer is 503; anything unexpected is logged and answers a JSON 500, never an HTML page."""
 
 from __future__ import annotations
 
 import logging
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
@@ -31,6 +33,11 @@ class ServiceUnavailable(ApplicationError):
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            {"detail": f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     if isinstance(exc, DjangoValidationError):
         exc = ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
     if isinstance(exc, ApplicationError):

@@ -7,5 +7,7 @@ from recommendations import views as recommendation_views
 
 urlpatterns = [
     path("", recommendation_views.HealthApi.as_view(), name="health"),
+    path("store_object", recommendation_views.StoreObjectApi.as_view(), name="store-object"),
+    path("store_objects", recommendation_views.StoreObjectsApi.as_view(), name="store-objects"),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,54 @@
+"""The shared-secret token of the API: when `settings.RS_API_TOKEN` is set, every API view but
+the healthcheck requires `Authorization: Bearer <token>` and answers 401 without it. Unset, the
+API is open (as the ecoseller backend expects today; the server logs a warning at start)."""
+
+from __future__ import annotations
+
+import hmac
+
+from django.conf import settings
+from rest_framework import authentication, exceptions, permissions
+from rest_framework.request import Request
+
+TOKEN_AUTHENTICATED = "api-token"
+
+
+class ApiTokenAuthentication(authentication.BaseAuthentication):
+    """Checks the bearer token against the setting, read at request time."""
+
+    keyword = "Bearer"
+
+    def authenticate(self, request: Request) -> tuple[None, str] | None:
+        expected = settings.RS_API_TOKEN
+        if not expected:
+            return None
+        header = authentication.get_authorization_header(request).split()
+        if not header:
+            return None
+        if header[0].lower() != self.keyword.lower().encode() or len(header) != 2:
+            raise exceptions.AuthenticationFailed("Use the header 'Authorization: Bearer <token>'.")
+        if not hmac.compare_digest(header[1], expected.encode()):
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        return (None, TOKEN_AUTHENTICATED)
+
+    def authenticate_header(self, request: Request) -> str:
+        # Makes DRF answer 401 (not 403) with `WWW-Authenticate: Bearer`.
+        return self.keyword
+
+
+class HasApiToken(permissions.BasePermission):
+    """Open when no token is configured; otherwise only token-authenticated requests pass."""
+
+    message = "Authentication credentials were not provided: send 'Authorization: Bearer <token>'."
+
+    def has_permission(self, request: Request, view) -> bool:
+        if not settings.RS_API_TOKEN:
+            return True
+        return request.auth == TOKEN_AUTHENTICATED
+
+
+class TokenProtectedMixin:
+    """Put first in the bases of every API view but the healthcheck."""
+
+    authentication_classes = [ApiTokenAuthentication]
+    permission_classes = [HasApiToken]
