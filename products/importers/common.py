@@ -57,7 +57,7 @@ class ImportReport:
     def lines(self) -> list[str]:
         lines = [f"loaded {kind} {count}" for kind, count in sorted(self.loaded.items())]
         lines += [
-            f"unchanged {kind} {count}: already stored, or repeated in the input, with the same session, SKU and time"
+            f"unchanged {kind} {count}: already stored or repeated in the input (events: same session, SKU and time; reviews: same id)"
             for kind, count in sorted(self.unchanged.items())
             if count > 0
         ]

@@ -1,0 +1,73 @@
+"""Generate a synthetic shop (catalogue and shopper history with latent tastes and popularity)
+through the store service, so that every model has signal to learn. See
+`products.importers.demo_shop` for how it behaves."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from feedback.models import ProductDetailEnter, Review
+from products.importers.common import DEFAULT_CHUNK_SIZE, ImportFailure, ImportReport, Sourced, both_databases_atomic, write_all
+from products.importers.demo_shop import ShopOptions, ShopStats, generate_shop
+from products.models import Order, ProductVariant
+
+
+class Command(BaseCommand):
+    help = (
+        "Generate a demo shop: a category tree, product types, categorical and numerical attributes, "
+        "variants with prices, and users and sessions whose views, carts, orders and reviews follow latent "
+        "tastes and popularity. Deterministic for --seed and --end-date; meant for an empty database."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        defaults = ShopOptions()
+        parser.add_argument("--categories", type=int, default=defaults.categories, help="leaf categories")
+        parser.add_argument("--products", type=int, default=defaults.products)
+        parser.add_argument("--variants-per-product", type=int, default=defaults.variants_per_product)
+        parser.add_argument("--users", type=int, default=defaults.users, help="known users (30%% of sessions are anonymous)")
+        parser.add_argument("--sessions", type=int, default=defaults.sessions)
+        parser.add_argument("--days", type=int, default=defaults.days, help="history spread over this many days")
+        parser.add_argument("--end-date", help="ISO date the history ends at (default: today 00:00 UTC)")
+        parser.add_argument("--seed", type=int, default=defaults.seed)
+        parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, help="payloads per store call")
+
+    def handle(self, *args, **options) -> None:
+        for name in ("categories", "products", "variants_per_product", "users", "days"):
+            if options[name] < 1:
+                raise CommandError(f"--{name.replace('_', '-')} must be at least 1")
+        if options["sessions"] < 0:
+            raise CommandError("--sessions must not be negative")
+        end = None
+        if options["end_date"]:
+            try:
+                end = datetime.fromisoformat(options["end_date"])
+            except ValueError:
+                raise CommandError(f"--end-date {options['end_date']!r} is not an ISO date") from None
+            end = end if end.tzinfo else end.replace(tzinfo=UTC)
+        shop = ShopOptions(
+            categories=options["categories"], products=options["products"],
+            variants_per_product=options["variants_per_product"], users=options["users"],
+            sessions=options["sessions"], seed=options["seed"], days=options["days"], end=end,
+        )
+        stats = ShopStats()
+        report = ImportReport()
+        payloads = (Sourced(payload, f"generate_demo_shop:{index}") for index, payload in enumerate(generate_shop(shop, stats)))
+        try:
+            with both_databases_atomic():
+                write_all(payloads, report, chunk_size=options["chunk_size"])
+        except ImportFailure as error:  # a generator bug, never the user's input
+            raise CommandError(str(error)) from None
+        for line in report.lines():
+            self.stdout.write(line)
+        variants = ProductVariant.objects.count()
+        views = ProductDetailEnter.objects.count()
+        reviews = Review.objects.count()
+        orders = Order.objects.count()
+        self.stdout.write(
+            f"readiness with the default thresholds: gru4rec {views} detail enters > 10 x {variants} variants: "
+            f"{views > 10 * variants}; ease {reviews} reviews > 0.5 x {variants}: {reviews > 0.5 * variants}; "
+            f"popularity {orders} orders > 0: {orders > 0}"
+        )
+        self.stdout.write(self.style.SUCCESS(f"demo shop generated (seed {shop.seed})"))
