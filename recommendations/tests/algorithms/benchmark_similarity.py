@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 
+from recommendations.algorithms.base import Catalogue, PredictContext, RecommendationType
 from recommendations.algorithms.similarity import SimilarityData, SimilarityModel, SimilarityParams
 
 
@@ -44,6 +45,18 @@ def main() -> None:
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"variants={n} data={built - started:.1f}s fit={trained - built:.1f}s peak_rss={peak_mib:.0f}MiB")
     print(f"metrics={result.metrics}")
+    catalogue = Catalogue.build(data.skus)
+    rng = np.random.default_rng(1)
+    viewed = rng.choice(n, size=20, replace=False)
+    started = time.perf_counter()
+    for i in viewed:
+        context = PredictContext(RecommendationType.PRODUCT_DETAIL, catalogue, viewed_variant=data.skus[i])
+        model.retrieve(context, 1000)
+    retrieve_ms = (time.perf_counter() - started) / len(viewed) * 1000
+    started = time.perf_counter()
+    model.distances([data.skus[i] for i in rng.choice(n, size=50, replace=False)])
+    distances_ms = (time.perf_counter() - started) * 1000
+    print(f"retrieve(n=1000) {retrieve_ms:.1f} ms per request; distances(50 skus) {distances_ms:.1f} ms")
 
 
 if __name__ == "__main__":
