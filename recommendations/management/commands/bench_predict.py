@@ -1,0 +1,156 @@
+"""`manage.py bench_predict --url URL`: latency and throughput of a running server.
+
+Requests are built from the stored data (real SKUs, categories and sessions, read from the same
+databases the server uses), then sent over HTTP with keep-alive connections: every type of
+/predict and /predict/product_positions, at each concurrency level asked for. It prints p50, p95
+and p99 per kind and the requests per second of each level. Bounded by --requests and
+--seconds; it only talks to the URL given (meant for 127.0.0.1)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import random
+import statistics
+import threading
+import time
+import urllib.parse
+
+from django.core.management.base import BaseCommand, CommandError
+
+from feedback.models import Session
+from products.models import CategoryAncestor, ProductVariant
+
+KINDS = ("HOMEPAGE", "CATEGORY_LIST", "PRODUCT_DETAIL", "CART", "product_positions")
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+class Command(BaseCommand):
+    help = "Drive a running server with realistic prediction requests and print p50/p95/p99 and requests per second."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--url", default="http://127.0.0.1:8000")
+        parser.add_argument("--requests", type=int, default=2000, help="requests per concurrency level")
+        parser.add_argument("--concurrency", default="1,8", help="comma-separated levels (default 1,8)")
+        parser.add_argument("--seconds", type=float, default=120.0, help="stop a level after this long")
+        parser.add_argument("--token", default="", help="bearer token when the server requires one")
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--json", action="store_true")
+
+    def handle(self, *args, url, requests, concurrency, seconds, token, seed, json: bool, **options):
+        target = urllib.parse.urlsplit(url)
+        if target.scheme != "http" or not target.hostname:
+            raise CommandError("--url must be an http:// URL")
+        try:
+            levels = [int(level) for level in concurrency.split(",")]
+        except ValueError as error:
+            raise CommandError("--concurrency takes comma-separated integers") from error
+        if requests < 1 or any(level < 1 for level in levels):
+            raise CommandError("--requests and every concurrency level must be positive")
+        bodies = self._bodies(random.Random(seed), requests)
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        report = {}
+        for level in levels:
+            report[level] = self._run(target, headers, bodies, level, seconds)
+        if json:
+            self.stdout.write(_dumps(report))
+            return
+        for level, result in report.items():
+            self.stdout.write(f"concurrency {level}: {result['requests']} requests, {result['rps']:.0f} requests/s, errors {result['errors']}")
+            for kind, stats in result["kinds"].items():
+                self.stdout.write(f"  {kind:<18} p50 {stats['p50']:6.1f} ms  p95 {stats['p95']:6.1f} ms  p99 {stats['p99']:6.1f} ms  (n={stats['n']})")
+
+    def _bodies(self, rng: random.Random, count: int) -> list[tuple[str, str, bytes]]:
+        skus = list(ProductVariant.objects.filter(deleted=False).values_list("sku", flat=True)[:20000])
+        categories = list(CategoryAncestor.objects.values_list("category_ancestor_id", flat=True).distinct()[:1000])
+        sessions = list(Session.objects.values_list("id", flat=True)[:5000])
+        if not skus:
+            raise CommandError("the catalogue is empty: load data first (see the README)")
+        bodies = []
+        for number in range(count):
+            kind = KINDS[number % len(KINDS)]
+            session = rng.choice(sessions) if sessions and rng.random() < 0.8 else f"bench-{number}"
+            body: dict = {"session_id": session, "user_id": None, "limit": 10, "country": "cz", "pricelist": "CZK_retail"}
+            if kind == "product_positions" or kind == "CATEGORY_LIST":
+                if not categories:
+                    continue
+                body.update(recommendation_type="CATEGORY_LIST", category_id=rng.choice(categories))
+                if kind == "product_positions":
+                    body.pop("limit")
+            elif kind == "PRODUCT_DETAIL":
+                body.update(recommendation_type=kind, variants=",".join(rng.sample(skus, min(2, len(skus)))))
+            elif kind == "CART":
+                body.update(recommendation_type=kind, variants_in_cart=",".join(rng.sample(skus, min(rng.randint(0, 3), len(skus)))))
+            else:
+                body.update(recommendation_type=kind)
+            path = "/predict/product_positions" if kind == "product_positions" else "/predict"
+            bodies.append((kind, path, _dumps(body).encode()))
+        return bodies
+
+    def _run(self, target, headers, bodies, level: int, seconds: float) -> dict:
+        latencies: dict[str, list[float]] = {kind: [] for kind in KINDS}
+        errors = [0]
+        lock = threading.Lock()
+        cursor = [0]
+        deadline = time.monotonic() + seconds
+
+        def worker() -> None:
+            connection = http.client.HTTPConnection(target.hostname, target.port or 80, timeout=30)
+            while time.monotonic() < deadline:
+                with lock:
+                    if cursor[0] >= len(bodies):
+                        break
+                    kind, path, body = bodies[cursor[0]]
+                    cursor[0] += 1
+                began = time.perf_counter()
+                try:
+                    connection.request("POST", path, body=body, headers=headers)
+                    response = connection.getresponse()
+                    response.read()
+                    ok = response.status == 200
+                except (OSError, http.client.HTTPException):
+                    connection.close()
+                    connection = http.client.HTTPConnection(target.hostname, target.port or 80, timeout=30)
+                    ok = False
+                elapsed = (time.perf_counter() - began) * 1000
+                with lock:
+                    if ok:
+                        latencies[kind].append(elapsed)
+                    else:
+                        errors[0] += 1
+            connection.close()
+
+        started = time.perf_counter()
+        threads = [threading.Thread(target=worker) for _ in range(level)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        wall = time.perf_counter() - started
+        done = sum(len(v) for v in latencies.values())
+        return {
+            "requests": done,
+            "errors": errors[0],
+            "rps": done / wall if wall else 0.0,
+            "kinds": {
+                kind: {
+                    "n": len(values),
+                    "p50": _percentile(values, 0.50),
+                    "p95": _percentile(values, 0.95),
+                    "p99": _percentile(values, 0.99),
+                    "mean": statistics.fmean(values),
+                }
+                for kind, values in latencies.items()
+                if values
+            },
+        }
+
+
+def _dumps(value) -> str:
+    return json.dumps(value, indent=2)
