@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install migrate serve e2e
+.PHONY: run test install migrate demo serve
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,18 @@ install: $(VENV)/.installed
 migrate: install
 	$(PY) manage.py migrate_all
 
-run: migrate
-	$(PY) manage.py runserver $(HOST):$(PORT)
+demo: migrate
+	$(PY) manage.py setup_demo $(DEMO_ARGS)
+
+run: demo
+	@echo
+	@echo "  API:        http://$(HOST):$(PORT)/  (POST /predict, /store_objects, ...)"
+	@echo "  Admin:      http://$(HOST):$(PORT)/admin/  (create a user: $(PY) manage.py createsuperuser)"
+	@echo
+	$(PY) manage.py runserver --noreload $(HOST):$(PORT)
+
+serve: migrate
+	$(VENV)/bin/gunicorn rs_project.wsgi --bind $(HOST):$(PORT) --workers $${RS_GUNICORN_WORKERS:-2}
 
 test: install
 	$(PY) -m pytest
