@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import io
 import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from django.db import transaction
+import numpy as np
+from django.db import connections, router, transaction
 from django.utils import timezone
 
 from feedback.models import ProductAddToCart, ProductDetailEnter, Review
@@ -230,27 +232,39 @@ def _record_steps(training_id, model_name: str, identifier: str, steps) -> None:
 
 
 def _store_neighbours(model: PredictionModel, identifier: str) -> None:
+    """Write each variant's nearest variants under `identifier`: COPY on PostgreSQL (a 2,188
+    variant shop has 218,800 rows), batched executemany elsewhere."""
     skus, neighbour_index, neighbour_distance = model.neighbours()
-    batch: list[Neighbour] = []
-    for row, sku in enumerate(skus):
-        for rank in range(neighbour_index.shape[1]):
-            other = neighbour_index[row, rank]
-            if other < 0:
-                continue
-            batch.append(
-                Neighbour(
-                    model_identifier=identifier,
-                    lhs=sku,
-                    rhs=skus[other],
-                    distance=float(neighbour_distance[row, rank]),
-                    rank=rank,
+    sku_array = np.asarray(skus, dtype=object)
+    valid = neighbour_index >= 0
+    rows, ranks = np.nonzero(valid)
+    lhs = sku_array[rows]
+    rhs = sku_array[neighbour_index[rows, ranks]]
+    distances = neighbour_distance[rows, ranks].astype(np.float64).tolist()
+    ranks = ranks.tolist()
+    table = Neighbour._meta.db_table
+    columns = ("model_identifier", "lhs", "rhs", "distance", "rank")
+    connection = connections[router.db_for_write(Neighbour)]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            buffer = io.StringIO()
+            for left, right, distance, rank in zip(lhs, rhs, distances, ranks):
+                buffer.write(f"{identifier}\t{_copy_text(left)}\t{_copy_text(right)}\t{distance!r}\t{rank}\n")
+            buffer.seek(0)
+            cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
+        else:
+            statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES (%s, %s, %s, %s, %s)"
+            batch = 20_000
+            for start in range(0, len(rows), batch):
+                stop = start + batch
+                cursor.executemany(
+                    statement,
+                    zip([identifier] * (stop - start), lhs[start:stop], rhs[start:stop], distances[start:stop], ranks[start:stop]),
                 )
-            )
-        if len(batch) >= 20_000:
-            Neighbour.objects.bulk_create(batch, batch_size=5_000)
-            batch = []
-    if batch:
-        Neighbour.objects.bulk_create(batch, batch_size=5_000)
+
+
+def _copy_text(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
 def model_publish(*, model_name: str, identifier: str) -> None:
