@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.core.cache import cache
+from django.db import connections, router, transaction
 
 from feedback.models import PredictionResult, ProductAddToCart, ProductDetailEnter, Review, Session
-from products.models import CategoryAncestor, Order, OrderProductVariant
+from products.models import CategoryAncestor, OrderProductVariant
 from recommendations.algorithms.base import Phase, PredictContext, PredictionModel, RecommendationType
 from recommendations.serving import ServingState, catalogue_skus_in_category, loaded_model, serving_state
 
@@ -75,28 +76,37 @@ def _session_history(session_id: str) -> tuple[str, ...]:
     return tuple(visited or ())
 
 
-def _requester_history(state: ServingState, request: PredictionRequest) -> tuple[tuple[tuple[str, float], ...], frozenset[str]]:
-    """The requester's interactions with the EASE weights, and what they bought or reviewed."""
+def _requester_history(
+    state: ServingState, request: PredictionRequest, session_history: tuple[str, ...]
+) -> tuple[tuple[tuple[str, float], ...], frozenset[str]]:
+    """The requester's interactions with the EASE weights, and what they bought or reviewed.
+    A known user is matched by user id, anyone else by session; an anonymous session's views
+    are its visited list, already read."""
     weights = state.config.ease_config
-    by_user = {"user_id": request.user_id} if request.user_id else {"session_id": request.session_id}
+    by_requester = {"user_id": request.user_id} if request.user_id else {"session_id": request.session_id}
     strongest: dict[str, float] = {}
 
     def add(sku: str, weight: float) -> None:
         if weight > strongest.get(sku, 0.0):
             strongest[sku] = weight
 
-    for sku in ProductDetailEnter.objects.filter(**by_user).order_by("-create_at").values_list(
-        "product_variant_sku", flat=True
-    )[:200]:
+    if request.user_id:
+        views = ProductDetailEnter.objects.filter(user_id=request.user_id).order_by("-create_at")
+        for sku in views.values_list("product_variant_sku", flat=True)[:200]:
+            add(sku, weights.view_weight)
+    for sku in session_history[-200:]:
         add(sku, weights.view_weight)
-    for sku in ProductAddToCart.objects.filter(**by_user).values_list("product_variant_sku", flat=True)[:200]:
+    for sku in ProductAddToCart.objects.filter(**by_requester).values_list("product_variant_sku", flat=True)[:200]:
         add(sku, weights.cart_weight)
     done: set[str] = set()
-    for sku, rating in Review.objects.filter(**by_user).values_list("product_variant_sku", "rating")[:500]:
-        add(sku, weights.review_weight * max(rating, 0) / 5.0)
-        done.add(sku)
-    tokens = Order.objects.filter(**by_user, deleted=False).values_list("token", flat=True)[:200]
-    for sku in OrderProductVariant.objects.filter(order_id__in=list(tokens)).values_list("product_variant_sku", flat=True):
+    if request.user_id:
+        for sku, rating in Review.objects.filter(user_id=request.user_id).values_list("product_variant_sku", "rating")[:500]:
+            add(sku, weights.review_weight * max(rating, 0) / 5.0)
+            done.add(sku)
+    order_filter = {f"order__{key}": value for key, value in by_requester.items()}
+    for sku in OrderProductVariant.objects.filter(**order_filter, order__deleted=False).values_list(
+        "product_variant_sku", flat=True
+    )[:500]:
         add(sku, weights.order_weight)
         done.add(sku)
     return tuple(strongest.items()), frozenset(done)
@@ -124,15 +134,16 @@ def _context(state: ServingState, request: PredictionRequest) -> PredictContext:
                 exclude.update(snapshot.variants_of.get(product, ()))
     if request.recommendation_type == RecommendationType.CART:
         exclude.update(request.variants_in_cart)
+    session_history = _session_history(request.session_id)
     user_history: tuple[tuple[str, float], ...] = ()
     if _uses_requester_history(state, request):
-        user_history, done = _requester_history(state, request)
+        user_history, done = _requester_history(state, request, session_history)
         if request.recommendation_type != RecommendationType.CATEGORY_LIST:
             exclude |= done
     return PredictContext(
         recommendation_type=request.recommendation_type,
         catalogue=snapshot.catalogue,
-        session_history=_session_history(request.session_id),
+        session_history=session_history,
         user_history=user_history,
         viewed_variant=viewed,
         cart=tuple(request.variants_in_cart),
@@ -300,7 +311,7 @@ def prediction_run(request: PredictionRequest, *, store: bool = True) -> Predict
         product_positions=_product_positions(state, products, items) if is_category else {},
     )
     if store:
-        PredictionResult.objects.create(
+        _prediction_result_create(
             retrieval_model_name=retrieval[0],
             retrieval_model_identifier=retrieval[1],
             scoring_model_name=answer.scoring_model[0],
@@ -320,6 +331,17 @@ def prediction_run(request: PredictionRequest, *, store: bool = True) -> Predict
             timeout=3600,
         )
     return answer
+
+
+def _prediction_result_create(**fields) -> None:
+    """Insert one prediction result without waiting for the WAL flush on PostgreSQL: losing the
+    last few monitoring rows in a server crash is acceptable, a disk flush on every answer is not."""
+    using = router.db_for_write(PredictionResult)
+    with transaction.atomic(using=using):
+        if connections[using].vendor == "postgresql":
+            with connections[using].cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        PredictionResult.objects.create(**fields)
 
 
 def _product_positions(state: ServingState, products: list[int], items: list[str]) -> dict[str, int]:

@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
+from django.db import connections, router
 from django.utils import timezone
 
 from modelstore.config import DEFAULT_CONFIG, RecommenderConfig, config_from_payload
@@ -124,10 +125,24 @@ _cache = _Cache()
 _lock = threading.Lock()
 
 
+def _modelstore_state() -> tuple[int | None, dict[str, str]]:
+    """The newest config version id and the latest identifiers, in one round trip."""
+    config_table = ConfigVersion._meta.db_table
+    identifier_table = LatestIdentifier._meta.db_table
+    connection = connections[router.db_for_read(LatestIdentifier)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT '', CAST((SELECT id FROM {config_table} ORDER BY create_at DESC, id DESC LIMIT 1) AS VARCHAR(32)) "
+            f"UNION ALL SELECT model_name, identifier FROM {identifier_table}"
+        )
+        rows = cursor.fetchall()
+    version = next((int(value) for name, value in rows if name == "" and value is not None), None)
+    return version, {name: value for name, value in rows if name != ""}
+
+
 def serving_state() -> ServingState:
     """The current state, read with three primary-key-sized queries."""
-    version_id = ConfigVersion.objects.order_by("-create_at", "-id").values_list("id", flat=True).first()
-    identifiers = dict(LatestIdentifier.objects.values_list("model_name", "identifier"))
+    version_id, identifiers = _modelstore_state()
     revision = catalogue_revision_current()
     with _lock:
         if version_id != _cache.config_version_id:

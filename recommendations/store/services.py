@@ -17,6 +17,7 @@ from modelstore.config import RecommenderConfig, config_from_payload
 from modelstore.models import TrainerQueueItem
 from modelstore.selectors import config_version_current
 from modelstore.services import config_version_create
+from products.revision import catalogue_revision_bump
 from products.services import CategoryCycleError
 from recommendations.store.registry import STORE_CLASSES
 from rs_project.exceptions import ApplicationError
@@ -111,6 +112,9 @@ def store_objects(*, payloads: Sequence[dict[str, Any]]) -> StoreResult:
             for name, store_class in STORE_CLASSES.items():
                 if name in grouped:
                     stored[name] = store_class.write([item for _, item in grouped[name]])
+            if "products" in databases:
+                # Servers rebuild their in-memory catalogue when this counter moves.
+                catalogue_revision_bump()
     except CategoryCycleError as error:
         cycle = set(error.category_ids)
         bad = [(index, item.id) for index, item in grouped.get("Category", []) if item.id in cycle]
