@@ -337,3 +337,16 @@ def test_every_prediction_stores_its_result():
     assert (result.recommendation_type, result.session_id, result.user_id) == ("HOMEPAGE", "s1", "42")
     assert result.retrieval_duration >= 0 and result.scoring_duration >= 0 and result.ordering_duration >= 0
     assert [item["rs_info"]["position"] for item in items] == list(range(5))
+
+
+def test_prediction_endpoints_require_the_token_when_one_is_set(settings):
+    _shop()
+    settings.RS_API_TOKEN = "s3cret"
+    client = APIClient()
+
+    assert client.post("/predict", _body("HOMEPAGE"), format="json").status_code == 401
+    assert client.post("/predict/product_positions", _body("CATEGORY_LIST"), format="json").status_code == 401
+    wrong = client.post("/predict", _body("HOMEPAGE"), format="json", HTTP_AUTHORIZATION="Bearer nope")
+    assert wrong.status_code == 401
+    right = client.post("/predict", _body("HOMEPAGE"), format="json", HTTP_AUTHORIZATION="Bearer s3cret")
+    assert right.status_code == 200 and right.json()

@@ -1,0 +1,49 @@
+"""Read-only admin views of sessions, events and prediction results."""
+
+from django.contrib import admin
+
+from feedback.models import PredictionResult, ProductAddToCart, ProductDetailEnter, RecommendationView, Review, Session
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Session)
+class SessionAdmin(ReadOnlyAdmin):
+    list_display = ["id", "user_id", "create_at", "update_at"]
+    search_fields = ["id", "user_id"]
+
+
+@admin.register(ProductDetailEnter)
+class ProductDetailEnterAdmin(ReadOnlyAdmin):
+    list_display = ["session_id", "user_id", "product_variant_sku", "model_name", "position", "create_at"]
+    search_fields = ["session_id", "product_variant_sku"]
+
+
+@admin.register(ProductAddToCart)
+class ProductAddToCartAdmin(ReadOnlyAdmin):
+    list_display = ["session_id", "user_id", "product_variant_sku", "create_at"]
+
+
+@admin.register(RecommendationView)
+class RecommendationViewAdmin(ReadOnlyAdmin):
+    list_display = ["session_id", "product_variant_sku", "recommendation_type", "model_identifier", "position", "create_at"]
+
+
+@admin.register(Review)
+class ReviewAdmin(ReadOnlyAdmin):
+    list_display = ["id", "user_id", "product_variant_sku", "rating", "create_at"]
+
+
+@admin.register(PredictionResult)
+class PredictionResultAdmin(ReadOnlyAdmin):
+    list_display = ["create_at", "recommendation_type", "retrieval_model_name", "scoring_model_name", "session_id"]
+    list_filter = ["recommendation_type", "scoring_model_name"]
