@@ -1,0 +1,647 @@
+"""The monitoring figures: how the served recommendations performed and how the trainings went,
+always restricted to one date range (both bounds inclusive, on `create_at`).
+
+Definitions (also the `info` texts of the API, see `PERFORMANCE_INFO`):
+
+* scope: "general" is every prediction in the range; a model's figures are the predictions it
+  *scored* (`scoring_model_name`), except its retrieval durations, which are those of the
+  predictions it *retrieved* for (`retrieval_model_name`).
+* hit rate @ k: the share of predictions whose list got a click in its top k. A click is a
+  `ProductDetailEnter` attributed to a recommendation (`model_name`, `recommendation_type` and
+  `position` set) with `0 <= position < k`, inside the range. Each click is credited to one
+  prediction: among the predictions of the same session, recommendation type and scoring model
+  made at or before the click (and inside the range), the latest one whose top k holds the clicked
+  variant, or the latest one when none does (the storefront shows the newest list it was served).
+  A prediction with at least one credited click is a hit.
+* future hit rate @ k: the share of predictions for which one of the top k variants was viewed
+  (any `ProductDetailEnter`) later in the same session, at or after the prediction and inside
+  the range. A view that the storefront attributes to a recommendation of *another* model or
+  type is that recommendation's success and does not count; unattributed views and views through
+  this prediction's own model and type do.
+* coverage: distinct variants that appear in the predicted lists (all positions) and are still in
+  the catalogue, over the number of variants in the catalogue (not deleted).
+* click-through rate: attributed clicks (as above, any position) over recommendation views
+  (`RecommendationView` events), both inside the range; per model by the events' `model_name`.
+* durations: average, 95th percentile (nearest rank) and maximum of each pipeline phase, seconds.
+
+Counts, averages and maxima are aggregated in the database. Hits, coverage and percentiles need
+the predicted lists: the range's predictions and the range's product-detail views are read in
+two queries and matched in memory by session, so the work is bounded by the range."""
+
+from __future__ import annotations
+
+import bisect
+import datetime
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Avg, Count, Max, OuterRef, Q, Subquery
+from django.utils import timezone
+
+from feedback.models import PredictionResult, ProductDetailEnter, RecommendationView
+from modelstore.config import RecommenderConfig
+from modelstore.models import LatestIdentifier, TrainingFinished, TrainingStarted, TrainingStatistics
+from modelstore.selectors import config_current
+from products.models import ProductVariant
+from recommendations.algorithms.registry import MODELS
+
+HIT_RATE_K = 10
+GENERAL = "general"
+
+PERFORMANCE_INFO: dict[str, dict[str, str]] = {
+    "hitRate": {
+        "title": "Hit rate @ %k%",
+        "description": (
+            "Share of the recommendation lists served in the range that got a click in their top %k% "
+            "positions: the click must be attributed to the list's model and recommendation type, in the "
+            "same session, after the list was served and inside the range. Each click counts for one list "
+            "(the newest one of that session, type and model that showed the clicked product, else the newest one)."
+        ),
+    },
+    "futureHitRate": {
+        "title": "Future hit rate @ %k%",
+        "description": (
+            "Share of the recommendation lists served in the range with one of their top %k% products "
+            "viewed later in the same session (inside the range), whether the shopper came to it on their "
+            "own or through this model's recommendation; views through another model's recommendation count "
+            "for that model."
+        ),
+    },
+    "coverage": {
+        "title": "Coverage",
+        "description": (
+            "Distinct catalogue products that appeared in the recommendation lists served in the range, "
+            "as a share of all products in the catalogue."
+        ),
+    },
+    "clickThroughRate": {
+        "title": "Click-through rate",
+        "description": "Clicks on recommended products per recommended product shown (recommendation views), inside the range.",
+    },
+    "predictions": {
+        "title": "Predictions",
+        "description": "Number of recommendation lists served in the range (a model's: the lists it scored).",
+    },
+    "durations": {
+        "title": "Durations",
+        "description": (
+            "Seconds spent in retrieval, scoring and ordering per prediction: average, 95th percentile and "
+            "maximum. A model's retrieval durations are those of the lists it retrieved for."
+        ),
+    },
+}
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """Both bounds inclusive, aware datetimes."""
+
+    start: datetime.datetime
+    end: datetime.datetime
+
+    @classmethod
+    def last_days(cls, days: int = 7, *, now: datetime.datetime | None = None) -> "DateRange":
+        now = now or timezone.now()
+        return cls(start=now - datetime.timedelta(days=days), end=now)
+
+
+@dataclass(frozen=True)
+class DurationFigures:
+    avg: float | None = None
+    p95: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class PerformanceFigures:
+    predictions: int = 0
+    hits: int = 0
+    future_hits: int = 0
+    recommended_variants: int = 0
+    catalogue_variants: int = 0
+    clicks: int = 0
+    recommendation_views: int = 0
+    retrieval_duration: DurationFigures = DurationFigures()
+    scoring_duration: DurationFigures = DurationFigures()
+    ordering_duration: DurationFigures = DurationFigures()
+
+    @property
+    def hit_rate(self) -> float | None:
+        return self.hits / self.predictions if self.predictions else None
+
+    @property
+    def future_hit_rate(self) -> float | None:
+        return self.future_hits / self.predictions if self.predictions else None
+
+    @property
+    def coverage(self) -> float | None:
+        # An empty catalogue has nothing to cover; the original divided by max(count, 1).
+        return self.recommended_variants / self.catalogue_variants if self.catalogue_variants else None
+
+    @property
+    def click_through_rate(self) -> float | None:
+        return self.clicks / self.recommendation_views if self.recommendation_views else None
+
+
+@dataclass(frozen=True)
+class DailyFigures:
+    """One day of the performance charts; keys of the dicts are model names and `GENERAL`."""
+
+    day: datetime.date
+    predictions: dict[str, int]
+    hit_rate: dict[str, float | None]
+    coverage: dict[str, float | None]
+    retrieval_avg: float | None
+    scoring_avg: float | None
+    ordering_avg: float | None
+    total_p95: float | None
+
+
+@dataclass(frozen=True)
+class PerformanceReport:
+    k: int
+    date_range: DateRange
+    general: PerformanceFigures
+    model_specific: dict[str, PerformanceFigures]
+    daily: list[DailyFigures] = field(default_factory=list)
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    """Nearest-rank percentile: the smallest value with at least `fraction` of the values at or
+    below it. None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
+
+
+def _in_range(date_range: DateRange) -> Q:
+    return Q(create_at__gte=date_range.start, create_at__lte=date_range.end)
+
+
+def _duration_aggregates(date_range: DateRange, *, group_by: str, phase: str) -> dict[str, tuple[float, float]]:
+    """{scope: (avg, max)} of one phase's duration, general under `GENERAL`."""
+    predictions = PredictionResult.objects.filter(_in_range(date_range))
+    result = {
+        row[group_by]: (row["avg"], row["max"])
+        for row in predictions.values(group_by).annotate(avg=Avg(phase), max=Max(phase)).order_by()
+    }
+    overall = predictions.aggregate(avg=Avg(phase), max=Max(phase))
+    result[GENERAL] = (overall["avg"], overall["max"])
+    return result
+
+
+def _click_counts(date_range: DateRange) -> tuple[dict[str, int], dict[str, int]]:
+    """Attributed clicks and recommendation views in the range, by model and in total."""
+    clicks = {
+        row["model_name"]: row["n"]
+        for row in ProductDetailEnter.objects.filter(_in_range(date_range), _attributed())
+        .values("model_name")
+        .annotate(n=Count("id"))
+        .order_by()
+    }
+    views = {
+        row["model_name"]: row["n"]
+        for row in RecommendationView.objects.filter(_in_range(date_range))
+        .values("model_name")
+        .annotate(n=Count("id"))
+        .order_by()
+    }
+    clicks[GENERAL] = sum(clicks.values())
+    views[GENERAL] = sum(views.values())
+    return clicks, views
+
+
+def _attributed() -> Q:
+    return Q(model_name__isnull=False, recommendation_type__isnull=False, position__isnull=False) & ~Q(model_name="")
+
+
+@dataclass
+class _ScopeAccumulator:
+    predictions: int = 0
+    hits: int = 0
+    future_hits: int = 0
+    variants: set[str] = field(default_factory=set)
+    retrieval: list[float] = field(default_factory=list)
+    scoring: list[float] = field(default_factory=list)
+    ordering: list[float] = field(default_factory=list)
+
+
+@dataclass
+class _DayAccumulator:
+    predictions: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    hits: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    variants: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    retrieval: list[float] = field(default_factory=list)
+    scoring: list[float] = field(default_factory=list)
+    ordering: list[float] = field(default_factory=list)
+    total: list[float] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Prediction:
+    id: int
+    session_id: str
+    scoring_model: str
+    retrieval_model: str
+    recommendation_type: str
+    create_at: datetime.datetime
+    items: tuple[str, ...]
+    retrieval_duration: float
+    scoring_duration: float
+    ordering_duration: float
+
+
+@dataclass(frozen=True)
+class _View:
+    create_at: datetime.datetime
+    sku: str
+    model_name: str | None
+    recommendation_type: str | None
+    position: int | None
+
+
+def _load_predictions(date_range: DateRange) -> list[_Prediction]:
+    rows = (
+        PredictionResult.objects.filter(_in_range(date_range))
+        .order_by("create_at", "id")
+        .values_list(
+            "id",
+            "session_id",
+            "scoring_model_name",
+            "retrieval_model_name",
+            "recommendation_type",
+            "create_at",
+            "predicted_items",
+            "retrieval_duration",
+            "scoring_duration",
+            "ordering_duration",
+        )
+    )
+    return [
+        _Prediction(row[0], row[1], row[2], row[3], row[4], row[5], tuple(str(sku) for sku in (row[6] or ())), *row[7:])
+        for row in rows.iterator(chunk_size=2000)
+    ]
+
+
+def _load_views_by_session(date_range: DateRange) -> dict[str, list[_View]]:
+    """Every product-detail view in the range, per session, in time order."""
+    views: dict[str, list[_View]] = defaultdict(list)
+    rows = (
+        ProductDetailEnter.objects.filter(_in_range(date_range))
+        .order_by("create_at", "id")
+        .values_list("session_id", "create_at", "product_variant_sku", "model_name", "recommendation_type", "position")
+    )
+    for session_id, create_at, sku, model_name, recommendation_type, position in rows.iterator(chunk_size=5000):
+        views[session_id].append(_View(create_at, sku, model_name or None, recommendation_type or None, position))
+    return views
+
+
+def _credited_predictions(
+    predictions: list[_Prediction], views_by_session: dict[str, list[_View]], k: int
+) -> set[int]:
+    """Ids of the predictions credited with at least one top-k click (see the module docstring)."""
+    by_list: dict[tuple[str, str, str], list[_Prediction]] = defaultdict(list)
+    for prediction in predictions:  # already in time order
+        by_list[(prediction.session_id, prediction.scoring_model, prediction.recommendation_type)].append(prediction)
+    times = {key: [c.create_at for c in candidates] for key, candidates in by_list.items()}
+    credited: set[int] = set()
+    for session_id, views in views_by_session.items():
+        for view in views:
+            if view.model_name is None or view.recommendation_type is None or view.position is None:
+                continue
+            if not 0 <= view.position < k:
+                continue
+            key = (session_id, view.model_name, view.recommendation_type)
+            candidates = by_list.get(key)
+            if not candidates:
+                continue
+            served = bisect.bisect_right(times[key], view.create_at)
+            if served == 0:
+                continue
+            chosen = candidates[served - 1]
+            for candidate in reversed(candidates[:served]):
+                if view.sku in candidate.items[:k]:
+                    chosen = candidate
+                    break
+            credited.add(chosen.id)
+    return credited
+
+
+def _is_future_hit(prediction: _Prediction, views: list[_View], view_times: list[datetime.datetime], k: int) -> bool:
+    top = set(prediction.items[:k])
+    if not top:
+        return False
+    start = bisect.bisect_left(view_times, prediction.create_at)
+    for view in views[start:]:
+        if view.sku not in top:
+            continue
+        if view.model_name is None or (
+            view.model_name == prediction.scoring_model and view.recommendation_type == prediction.recommendation_type
+        ):
+            return True
+    return False
+
+
+def _catalogue_skus() -> set[str]:
+    return set(ProductVariant.objects.filter(deleted=False).values_list("sku", flat=True).iterator(chunk_size=10000))
+
+
+def performance_report(*, date_range: DateRange, k: int = HIT_RATE_K, with_daily: bool = False) -> PerformanceReport:
+    """Every performance figure for the range, general and per registered model."""
+    predictions = _load_predictions(date_range)
+    views_by_session = _load_views_by_session(date_range)
+    credited = _credited_predictions(predictions, views_by_session, k)
+    view_times = {session_id: [v.create_at for v in views] for session_id, views in views_by_session.items()}
+    catalogue = _catalogue_skus()
+
+    scopes: dict[str, _ScopeAccumulator] = defaultdict(_ScopeAccumulator)
+    days: dict[datetime.date, _DayAccumulator] = defaultdict(_DayAccumulator)
+    for prediction in predictions:
+        is_hit = prediction.id in credited
+        is_future_hit = _is_future_hit(
+            prediction, views_by_session.get(prediction.session_id, []), view_times.get(prediction.session_id, []), k
+        )
+        for scope in (GENERAL, prediction.scoring_model):
+            figures = scopes[scope]
+            figures.predictions += 1
+            figures.hits += is_hit
+            figures.future_hits += is_future_hit
+            figures.variants.update(prediction.items)
+            figures.scoring.append(prediction.scoring_duration)
+            figures.ordering.append(prediction.ordering_duration)
+        scopes[GENERAL].retrieval.append(prediction.retrieval_duration)
+        scopes[prediction.retrieval_model].retrieval.append(prediction.retrieval_duration)
+        if with_daily:
+            day = days[timezone.localtime(prediction.create_at).date()]
+            for scope in (GENERAL, prediction.scoring_model):
+                day.predictions[scope] += 1
+                day.hits[scope] += is_hit
+                day.variants[scope].update(prediction.items)
+            day.retrieval.append(prediction.retrieval_duration)
+            day.scoring.append(prediction.scoring_duration)
+            day.ordering.append(prediction.ordering_duration)
+            day.total.append(prediction.retrieval_duration + prediction.scoring_duration + prediction.ordering_duration)
+
+    durations = {
+        phase: _duration_aggregates(date_range, group_by=group_by, phase=f"{phase}_duration")
+        for phase, group_by in (
+            ("retrieval", "retrieval_model_name"),
+            ("scoring", "scoring_model_name"),
+            ("ordering", "scoring_model_name"),
+        )
+    }
+    clicks, views = _click_counts(date_range)
+
+    def figures(scope: str) -> PerformanceFigures:
+        accumulated = scopes.get(scope, _ScopeAccumulator())
+
+        def phase_figures(phase: str) -> DurationFigures:
+            avg, maximum = durations[phase].get(scope, (None, None))
+            return DurationFigures(avg=avg, p95=percentile(getattr(accumulated, phase), 0.95), max=maximum)
+
+        return PerformanceFigures(
+            predictions=accumulated.predictions,
+            hits=accumulated.hits,
+            future_hits=accumulated.future_hits,
+            recommended_variants=len(accumulated.variants & catalogue),
+            catalogue_variants=len(catalogue),
+            clicks=clicks.get(scope, 0),
+            recommendation_views=views.get(scope, 0),
+            retrieval_duration=phase_figures("retrieval"),
+            scoring_duration=phase_figures("scoring"),
+            ordering_duration=phase_figures("ordering"),
+        )
+
+    model_names = list(MODELS) + sorted(set(scopes) - set(MODELS) - {GENERAL})
+    daily = _daily_figures(days, catalogue, date_range) if with_daily else []
+    return PerformanceReport(
+        k=k,
+        date_range=date_range,
+        general=figures(GENERAL),
+        model_specific={name: figures(name) for name in model_names},
+        daily=daily,
+    )
+
+
+def _average(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _daily_figures(
+    days: dict[datetime.date, _DayAccumulator], catalogue: set[str], date_range: DateRange
+) -> list[DailyFigures]:
+    """One entry per calendar day of the range, days without predictions included, so the
+    charts keep a true time axis."""
+    first = timezone.localtime(date_range.start).date()
+    last = timezone.localtime(date_range.end).date()
+    result = []
+    for offset in range((last - first).days + 1):
+        day = first + datetime.timedelta(days=offset)
+        accumulated = days.get(day, _DayAccumulator())
+        result.append(
+            DailyFigures(
+                day=day,
+                predictions=dict(accumulated.predictions),
+                hit_rate={s: accumulated.hits[s] / n for s, n in accumulated.predictions.items()},
+                coverage={
+                    s: (len(items & catalogue) / len(catalogue) if catalogue else None)
+                    for s, items in accumulated.variants.items()
+                },
+                retrieval_avg=_average(accumulated.retrieval),
+                scoring_avg=_average(accumulated.scoring),
+                ordering_avg=_average(accumulated.ordering),
+                total_p95=percentile(accumulated.total, 0.95),
+            )
+        )
+    return result
+
+
+# --- training -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LatestTraining:
+    model_identifier: str
+    create_at: datetime.datetime
+    full_train: bool
+    metrics: dict[str, Any]
+    hyperparameters: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TrainingFigures:
+    started: int = 0
+    completed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    duration: tuple[float | None, float | None] = (None, None)  # avg, max
+    peak_memory: tuple[float | None, float | None] = (None, None)
+    peak_memory_percentage: tuple[float | None, float | None] = (None, None)
+    latest: LatestTraining | None = None
+
+    @property
+    def unfinished(self) -> int:
+        """Started without a finished record: running now, or the trainer died during it."""
+        return self.started - self.completed - self.failed - self.skipped
+
+
+@dataclass(frozen=True)
+class TrainingReport:
+    general: TrainingFigures
+    model_specific: dict[str, TrainingFigures]
+
+
+def training_report(*, date_range: DateRange) -> TrainingReport:
+    """Training counts by outcome (trainings started in the range), durations and peak memory
+    (statistics written in the range), and each model's latest statistics in the range."""
+    outcome = TrainingFinished.objects.filter(training_id=OuterRef("training_id")).values("outcome")[:1]
+    counts: dict[str, dict[str | None, int]] = defaultdict(lambda: defaultdict(int))
+    for row in (
+        TrainingStarted.objects.filter(_in_range(date_range))
+        .annotate(outcome=Subquery(outcome))
+        .values("model_name", "outcome")
+        .annotate(n=Count("training_id"))
+        .order_by()
+    ):
+        counts[row["model_name"]][row["outcome"]] += row["n"]
+        counts[GENERAL][row["outcome"]] += row["n"]
+
+    statistics = TrainingStatistics.objects.filter(_in_range(date_range))
+    aggregates = {
+        "d_avg": Avg("duration"),
+        "d_max": Max("duration"),
+        "m_avg": Avg("peak_memory"),
+        "m_max": Max("peak_memory"),
+        "p_avg": Avg("peak_memory_percentage"),
+        "p_max": Max("peak_memory_percentage"),
+    }
+    stats = {row["model_name"]: row for row in statistics.values("model_name").annotate(**aggregates).order_by()}
+    stats[GENERAL] = statistics.aggregate(**aggregates)
+
+    latest: dict[str, LatestTraining] = {}
+    newest_first = statistics.order_by("model_name", "-create_at", "-id").values(
+        "model_name", "model_identifier", "create_at", "full_train", "metrics", "hyperparameters"
+    )
+    for row in newest_first.iterator():
+        # One row per model would need DISTINCT ON (PostgreSQL only); the range holds few trainings.
+        latest.setdefault(
+            row["model_name"],
+            LatestTraining(row["model_identifier"], row["create_at"], row["full_train"], row["metrics"], row["hyperparameters"]),
+        )
+
+    def figures(scope: str) -> TrainingFigures:
+        by_outcome = counts.get(scope, {})
+        row = stats.get(scope) or {}
+        return TrainingFigures(
+            started=sum(by_outcome.values()),
+            completed=by_outcome.get(TrainingFinished.Outcome.COMPLETED, 0),
+            failed=by_outcome.get(TrainingFinished.Outcome.FAILED, 0),
+            skipped=by_outcome.get(TrainingFinished.Outcome.SKIPPED, 0),
+            duration=(row.get("d_avg"), row.get("d_max")),
+            peak_memory=(row.get("m_avg"), row.get("m_max")),
+            peak_memory_percentage=(row.get("p_avg"), row.get("p_max")),
+            latest=latest.get(scope),
+        )
+
+    return TrainingReport(general=figures(GENERAL), model_specific={name: figures(name) for name in MODELS})
+
+
+@dataclass(frozen=True)
+class TrainingRecord:
+    """One training for the history page."""
+
+    training_id: str
+    model_name: str
+    model_identifier: str
+    full_train: bool
+    started_at: datetime.datetime
+    outcome: str | None
+    finished_at: datetime.datetime | None
+    error: str
+    duration: float | None
+    peak_memory: float | None
+    metrics: dict[str, Any]
+    hyperparameters: dict[str, Any]
+
+
+def training_history(*, date_range: DateRange, model_name: str | None = None, limit: int = 200) -> list[TrainingRecord]:
+    """The newest trainings started in the range, with their outcome and statistics."""
+    started = TrainingStarted.objects.filter(_in_range(date_range)).order_by("-create_at")
+    if model_name:
+        started = started.filter(model_name=model_name)
+    rows = list(started[:limit])
+    finished = {f.training_id: f for f in TrainingFinished.objects.filter(training_id__in=[r.training_id for r in rows])}
+    statistics = {
+        s.model_identifier: s
+        for s in TrainingStatistics.objects.filter(model_identifier__in=[r.model_identifier for r in rows])
+    }
+    history = []
+    for row in rows:
+        end = finished.get(row.training_id)
+        stats = statistics.get(row.model_identifier)
+        history.append(
+            TrainingRecord(
+                training_id=str(row.training_id),
+                model_name=row.model_name,
+                model_identifier=row.model_identifier,
+                full_train=row.full_train,
+                started_at=row.create_at,
+                outcome=end.outcome if end else None,
+                finished_at=end.create_at if end else None,
+                error=end.error if end else "",
+                duration=stats.duration if stats else None,
+                peak_memory=stats.peak_memory if stats else None,
+                metrics=stats.metrics if stats else {},
+                hyperparameters=stats.hyperparameters if stats else {},
+            )
+        )
+    return history
+
+
+# --- models -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelState:
+    name: str
+    title: str
+    description: str
+    is_disabled: bool
+    can_be_trained: bool
+    readiness_reason: str | None  # None: ready for training (trainable models only)
+    is_trained: bool
+    identifier: str | None
+
+    @property
+    def is_ready_for_training(self) -> bool:
+        return self.can_be_trained and self.readiness_reason is None
+
+
+def model_states(*, config: RecommenderConfig | None = None, names: Iterable[str] | None = None) -> list[ModelState]:
+    """Every registered model (or `names`) with what the dashboard shows about it."""
+    from recommendations.training import training_readiness
+
+    config = config or config_current()
+    identifiers = dict(LatestIdentifier.objects.values_list("model_name", "identifier"))
+    states = []
+    for name in names if names is not None else MODELS:
+        model = MODELS[name]
+        trainable = bool(model.needs_training)
+        states.append(
+            ModelState(
+                name=name,
+                title=model.title,
+                description=model.description,
+                is_disabled=config.is_disabled(name),
+                can_be_trained=trainable,
+                readiness_reason=training_readiness(model_name=name, config=config) if trainable else "needs no training",
+                is_trained=(name in identifiers) if trainable else True,
+                identifier=identifiers.get(name),
+            )
+        )
+    return states

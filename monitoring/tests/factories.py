@@ -1,0 +1,78 @@
+"""Hand-built prediction results and events with explicit timestamps for the monitoring tests."""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+
+from feedback.models import PredictionResult, ProductDetailEnter, RecommendationView
+
+T0 = datetime.datetime(2024, 3, 10, 12, 0, tzinfo=datetime.timezone.utc)
+_counter = itertools.count()
+
+
+def at(seconds: float = 0, *, days: float = 0) -> datetime.datetime:
+    return T0 + datetime.timedelta(seconds=seconds, days=days)
+
+
+def prediction(
+    items: list[str],
+    *,
+    session: str = "s1",
+    scoring: str = "similarity",
+    retrieval: str = "selection",
+    type: str = "CART",
+    create_at: datetime.datetime | None = None,
+    durations: tuple[float, float, float] = (1.0, 1.0, 1.0),
+) -> PredictionResult:
+    return PredictionResult.objects.create(
+        retrieval_model_name=retrieval,
+        retrieval_model_identifier=retrieval,
+        scoring_model_name=scoring,
+        scoring_model_identifier=scoring,
+        recommendation_type=type,
+        session_id=session,
+        retrieval_duration=durations[0],
+        scoring_duration=durations[1],
+        ordering_duration=durations[2],
+        predicted_items=items,
+        create_at=create_at or at(),
+    )
+
+
+def enter(
+    sku: str,
+    *,
+    session: str = "s1",
+    model: str | None = None,
+    type: str | None = None,
+    position: int | None = None,
+    create_at: datetime.datetime | None = None,
+) -> ProductDetailEnter:
+    return ProductDetailEnter.objects.create(
+        session_id=session,
+        product_variant_sku=sku,
+        model_name=model,
+        model_identifier=model,
+        recommendation_type=type,
+        position=position,
+        create_at=create_at or at(),
+    )
+
+
+def click(sku: str, *, model: str = "similarity", type: str = "CART", position: int = 0, **kwargs) -> ProductDetailEnter:
+    return enter(sku, model=model, type=type, position=position, **kwargs)
+
+
+def recommendation_view(
+    sku: str, *, model: str = "similarity", type: str = "CART", session: str = "s1", create_at=None
+) -> RecommendationView:
+    return RecommendationView.objects.create(
+        session_id=session,
+        product_variant_sku=sku,
+        model_name=model,
+        model_identifier=model,
+        recommendation_type=type,
+        position=0,
+        create_at=create_at or at(),
+    )
