@@ -128,3 +128,22 @@ class TrainingStatistics(ImmutableModel):
     class Meta:
         verbose_name_plural = "training statistics"
         indexes = [models.Index(fields=["model_name", "create_at"], name="training_statistics_idx")]
+
+
+class TrainingDataMark(models.Model):
+    """What data the current training of a model saw: the highest event ids, the review count
+    and the catalogue revision when it began. The trainer schedules a retraining by counting what
+    arrived since with cheap indexed counts; timestamps cannot tell, since imported history keeps
+    its old ones."""
+
+    model_name = models.CharField(max_length=255, primary_key=True)
+    model_identifier = models.CharField(max_length=255)
+    product_detail_enter_id = models.BigIntegerField(default=0)
+    product_add_to_cart_id = models.BigIntegerField(default=0)
+    order_line_id = models.BigIntegerField(default=0)
+    review_count = models.BigIntegerField(default=0)
+    catalogue_revision = models.BigIntegerField(default=0)
+    taken_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.model_name} data mark ({self.model_identifier})"
