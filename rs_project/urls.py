@@ -1,7 +1,7 @@
 """URL map: the healthcheck, the store and predict API, the dashboard and the admin."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from recommendations import prediction_views
 from recommendations import views as recommendation_views
@@ -12,5 +12,6 @@ urlpatterns = [
     path("store_objects", recommendation_views.StoreObjectsApi.as_view(), name="store-objects"),
     path("predict", prediction_views.PredictApi.as_view(), name="predict"),
     path("predict/product_positions", prediction_views.ProductPositionsApi.as_view(), name="product-positions"),
+    path("", include("monitoring.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,184 @@
+"""The dashboard: the JSON API the ecoseller dashboard reads (`/dashboard...`, token-protected
+like the rest of the API) and the built-in pages for staff (`/monitoring/...`). Views parse the
+input and delegate to the selectors, services and builders."""
+
+from __future__ import annotations
+
+import datetime
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from modelstore.config import ConfigError
+from modelstore.selectors import config_current, config_version_current
+from modelstore.services import config_version_create
+from monitoring import selectors, serializers
+from monitoring.charts import performance_charts
+from monitoring.forms import ConfigurationForm, DateRangeForm
+from monitoring.services import TrainingRequestError, training_request
+from rs_project.auth import TokenProtectedMixin
+
+# --- JSON API ---------------------------------------------------------------------------
+
+
+def _date_range(request) -> selectors.DateRange:
+    serializer = serializers.DateRangeSerializer(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return serializer.to_date_range()
+
+
+class DashboardConfigurationApi(TokenProtectedMixin, APIView):
+    """`GET /dashboard/configuration`: models, current config and field info (contract 8.1)."""
+
+    def get(self, request):
+        config = config_current()
+        return Response(serializers.configuration_body(config=config, states=selectors.model_states(config=config)))
+
+
+class DashboardPerformanceApi(TokenProtectedMixin, APIView):
+    """`GET /dashboard/performance?date_from&date_to` (contract 8.2)."""
+
+    def get(self, request):
+        date_range = _date_range(request)
+        report = selectors.performance_report(date_range=date_range)
+        return Response(serializers.performance_body(report=report, states=selectors.model_states()))
+
+
+class DashboardTrainingApi(TokenProtectedMixin, APIView):
+    """`GET /dashboard/training?date_from&date_to` (contract 8.3)."""
+
+    def get(self, request):
+        date_range = _date_range(request)
+        report = selectors.training_report(date_range=date_range)
+        return Response(serializers.training_body(report=report, states=selectors.model_states()))
+
+
+class DashboardApi(TokenProtectedMixin, APIView):
+    """`GET /dashboard?date_from&date_to`: everything the dashboard shows in one answer, the three
+    bodies above under `configuration`, `performance` and `training`."""
+
+    def get(self, request):
+        date_range = _date_range(request)
+        config = config_current()
+        states = selectors.model_states(config=config)
+        return Response(
+            {
+                "dateFrom": date_range.start.isoformat(),
+                "dateTo": date_range.end.isoformat(),
+                "configuration": serializers.configuration_body(config=config, states=states),
+                "performance": serializers.performance_body(
+                    report=selectors.performance_report(date_range=date_range), states=states
+                ),
+                "training": serializers.training_body(
+                    report=selectors.training_report(date_range=date_range), states=states
+                ),
+            }
+        )
+
+
+# --- pages ------------------------------------------------------------------------------
+
+
+def _range_context(request: HttpRequest) -> tuple[selectors.DateRange, dict]:
+    form = DateRangeForm(request.GET or None)
+    today = timezone.localdate()
+    quick = [
+        (label, urlencode({"date_from": (today - datetime.timedelta(days=days - 1)).isoformat(), "date_to": today.isoformat()}))
+        for label, days in (("Today", 1), ("7 days", 7), ("30 days", 30), ("90 days", 90))
+    ]
+    date_range = form.date_range()
+    return date_range, {"range_form": form, "date_range": date_range, "quick_ranges": quick}
+
+
+@staff_member_required
+def performance_page(request: HttpRequest) -> HttpResponse:
+    date_range, range_context = _range_context(request)
+    report = selectors.performance_report(date_range=date_range, with_daily=True)
+    models = [(name, figures) for name, figures in report.model_specific.items()]
+    return render(
+        request,
+        "monitoring/performance.html",
+        {
+            "page": "performance",
+            **range_context,
+            "report": report,
+            "models": models,
+            "charts": performance_charts(report),
+            "info": {
+                key: {part: text.replace("%k%", str(report.k)) for part, text in texts.items()}
+                for key, texts in selectors.PERFORMANCE_INFO.items()
+            },
+        },
+    )
+
+
+@staff_member_required
+def training_page(request: HttpRequest) -> HttpResponse:
+    date_range, range_context = _range_context(request)
+    report = selectors.training_report(date_range=date_range)
+    states = serializers.ordered_states(selectors.model_states(), with_dummy=True)
+    return render(
+        request,
+        "monitoring/training.html",
+        {
+            "page": "training",
+            **range_context,
+            "general": report.general,
+            "models": [(state, report.model_specific.get(state.name)) for state in states],
+            "history": selectors.training_history(date_range=date_range),
+        },
+    )
+
+
+@staff_member_required
+@require_http_methods(["GET", "POST"])
+def configuration_page(request: HttpRequest) -> HttpResponse:
+    config = config_current()
+    form = ConfigurationForm(request.POST or None, config=config)
+    if request.method == "POST" and form.is_valid():
+        try:
+            version = config_version_create(payload=form.to_payload(), created_by=request.user.get_username())
+        except ConfigError as error:
+            form.add_config_errors(error)
+        else:
+            messages.success(request, f"Saved configuration version {version.pk}; it is now current.")
+            return redirect("monitoring-configuration")
+    return render(
+        request,
+        "monitoring/configuration.html",
+        {
+            "page": "configuration",
+            "form": form,
+            "version": config_version_current(),
+            "states": serializers.ordered_states(selectors.model_states(config=config), with_dummy=True),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@staff_member_required
+@require_POST
+def train_now(request: HttpRequest) -> HttpResponse:
+    model_name = request.POST.get("model_name", "")
+    try:
+        item, created = training_request(model_name=model_name, requested_by=f"dashboard:{request.user.get_username()}")
+    except TrainingRequestError as error:
+        messages.error(request, str(error))
+    else:
+        if created:
+            messages.success(request, f"Training of {model_name} queued (#{item.pk}); the trainer picks it up next.")
+        else:
+            messages.info(request, f"A training of {model_name} is already waiting in the queue (#{item.pk}).")
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse("monitoring-training")
+    return redirect(target)
