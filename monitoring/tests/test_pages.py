@@ -1,0 +1,194 @@
+"""The staff pages: who may see them, what they show, saving a config version, and "Train now"."""
+
+import datetime
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from conftest import ALL_DATABASES
+from modelstore.models import ConfigVersion, TrainerQueueItem, TrainingFinished, TrainingStarted
+from modelstore.selectors import config_current
+from modelstore.services import config_version_create
+from monitoring.forms import EDITABLE_CASCADES
+from monitoring.tests.factories import click, prediction
+from recommendations.tests.factories import make_catalogue
+
+pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
+
+PAGES = ["/monitoring/performance/", "/monitoring/training/", "/monitoring/configuration/"]
+
+
+@pytest.fixture
+def staff(client):
+    user = get_user_model().objects.create_user("operator", password="pw-123456", is_staff=True)
+    client.force_login(user)
+    return client
+
+
+def _form_data(config=None) -> dict:
+    """What the configuration page posts when nothing is changed."""
+    config = config or config_current()
+    data = {
+        "retrieval_size": config.retrieval_size,
+        "ordering_size": config.ordering_size,
+        "diversity_weight": config.diversity_weight,
+    }
+    for name in ("selection", "popularity", "similarity", "gru4rec", "ease"):
+        if not config.is_disabled(name):
+            data[f"enabled_{name}"] = "on"
+    for name in EDITABLE_CASCADES:
+        data[name] = ", ".join(getattr(config, name))
+    for section in ("ease_config", "gru4rec_config", "similarity_config", "popularity_config"):
+        for key, value in getattr(config, section).__dict__.items():
+            if isinstance(value, tuple):
+                value = ", ".join(str(v) for v in value)
+            data[key] = "" if value is None else value
+    return data
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_anonymous_users_are_sent_to_the_login(client, path):
+    response = client.get(path)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/?next=")
+
+
+def test_users_without_staff_status_are_sent_to_the_login(client):
+    client.force_login(get_user_model().objects.create_user("shopper", password="pw-123456"))
+
+    assert client.get("/monitoring/performance/").status_code == 302
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_pages_render_for_staff(staff, path):
+    response = staff.get(path)
+
+    assert response.status_code == 200
+    assert b"Recommender" in response.content
+
+
+def test_monitoring_root_redirects_to_performance(staff):
+    assert staff.get("/monitoring/")["Location"] == "/monitoring/performance/"
+
+
+def test_performance_page_shows_charts_and_percentages(staff):
+    make_catalogue({str(i): {} for i in range(4)})
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    prediction(["0", "1"], session="s", scoring="ease", type="HOMEPAGE", create_at=now - datetime.timedelta(hours=1))
+    prediction(["2"], session="s", scoring="ease", type="HOMEPAGE", create_at=now - datetime.timedelta(hours=1))
+    click("2", session="s", model="ease", type="HOMEPAGE", create_at=now - datetime.timedelta(minutes=30))
+
+    response = staff.get("/monitoring/performance/")
+
+    html = response.content.decode()
+    assert html.count('<svg class="chart"') == 4
+    assert 'data-chart="bar"' in html and 'data-chart="line"' in html
+    assert '<span class="value" data-metric="hit-rate">50.0 %</span>' in html
+    assert '<span class="value" data-metric="coverage">75.0 %</span>' in html
+    assert "Hit rate @ 10" in html and "%k%" not in html
+
+
+def test_performance_page_takes_a_date_range(staff):
+    make_catalogue({"0": {}})
+    prediction(["0"], create_at=datetime.datetime(2024, 3, 10, 12, tzinfo=datetime.timezone.utc))
+
+    inside = staff.get("/monitoring/performance/", {"date_from": "2024-03-10", "date_to": "2024-03-10"})
+    outside = staff.get("/monitoring/performance/", {"date_from": "2024-03-11", "date_to": "2024-03-12"})
+
+    assert '<span class="value" data-metric="predictions">1</span>' in inside.content.decode()
+    assert '<span class="value" data-metric="predictions">0</span>' in outside.content.decode()
+
+
+def test_training_page_shows_history_and_train_buttons(staff):
+    started = TrainingStarted.objects.create(model_name="similarity", model_identifier="similarity_x")
+    TrainingFinished.objects.create(training_id=started.training_id, outcome="FAILED", error="MemoryError: boom")
+
+    html = staff.get("/monitoring/training/").content.decode()
+
+    assert "similarity_x" in html and "MemoryError: boom" in html
+    for name in ("similarity", "ease", "gru4rec"):
+        assert f'data-train="{name}"' in html
+    assert 'data-train="popularity"' not in html
+    assert "Popularity model does not need training." in html
+
+
+def test_saving_the_configuration_creates_a_current_version(staff):
+    config_version_create(payload={"trainerConfig": {"maxAttempts": 7}})
+    data = _form_data()
+    data["product_detail_retrieval_cascade"] = "popularity, similarity"
+    data["retrieval_size"] = 300
+    data["l2_options"] = "5, 50"
+    del data["enabled_gru4rec"]
+
+    response = staff.post("/monitoring/configuration/", data)
+
+    assert response.status_code == 302
+    version = ConfigVersion.objects.order_by("-id").first()
+    assert ConfigVersion.objects.count() == 2
+    assert version.created_by == "operator"
+    config = config_current()
+    assert config.product_detail_retrieval_cascade == ("popularity", "similarity")
+    assert config.retrieval_size == 300
+    assert config.ease_config.l2_options == (5.0, 50.0)
+    assert config.models_disabled == {"gru4rec": True}
+    assert config.trainer_config.max_attempts == 7  # what the page does not edit is kept
+
+
+def test_an_invalid_configuration_shows_the_errors_and_stores_nothing(staff):
+    config_version_create(payload={"retrievalSize": 700})
+    data = _form_data()
+    data["homepage_scoring_cascade"] = "ease, nosuchmodel"
+    data["batch_size_options"] = "64, lots"
+    data["cart_retrieval_cascade"] = "gru4rec"  # gru4rec only scores
+
+    response = staff.post("/monitoring/configuration/", data)
+
+    assert response.status_code == 400
+    form = response.context["form"]
+    assert set(form.errors) == {"homepage_scoring_cascade", "batch_size_options", "cart_retrieval_cascade"}
+    assert form.errors["homepage_scoring_cascade"] == ["Unknown model 'nosuchmodel'."]
+    assert ConfigVersion.objects.count() == 1
+    assert config_current().retrieval_size == 700
+    assert "Nothing was saved" in response.content.decode()
+
+
+def test_validator_errors_land_on_the_fields_they_name(staff):
+    data = _form_data()
+    data["retrieval_size"] = 0
+    data["l2_options"] = "-1"
+    data["batch_size_options"] = ""
+
+    response = staff.post("/monitoring/configuration/", data)
+
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert errors["retrieval_size"] == ["Must be between 1 and 100000."]
+    assert errors["l2_options"] == ["Must be between 0 and 1e+09."]
+    assert errors["batch_size_options"] == ["Give at least one option."]
+    assert ConfigVersion.objects.count() == 0
+
+
+def test_train_now_queues_one_training(staff):
+    response = staff.post("/monitoring/train/", {"model_name": "ease", "next": "/monitoring/configuration/"})
+    again = staff.post("/monitoring/train/", {"model_name": "ease"})
+
+    assert response.status_code == 302 and response["Location"] == "/monitoring/configuration/"
+    assert again["Location"] == "/monitoring/training/"
+    item = TrainerQueueItem.objects.get()
+    assert (item.model_name, item.status, item.requested_by) == ("ease", "PENDING", "dashboard:operator")
+
+
+@pytest.mark.parametrize("model_name", ["popularity", "nosuchmodel", ""])
+def test_train_now_refuses_models_without_training(staff, model_name):
+    response = staff.post("/monitoring/train/", {"model_name": model_name, "next": "https://evil.example/"})
+
+    assert response["Location"] == "/monitoring/training/"
+    assert TrainerQueueItem.objects.count() == 0
+
+
+def test_train_now_needs_post_and_staff(client, staff):
+    assert staff.get("/monitoring/train/").status_code == 405
+    staff.logout()
+    assert client.post("/monitoring/train/", {"model_name": "ease"}).status_code == 302
+    assert TrainerQueueItem.objects.count() == 0
