@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import OuterRef, Subquery
+from django.utils.html import format_html
 
 from modelstore.config import ConfigError, config_from_payload, known_model_names
 from modelstore.models import (
@@ -19,7 +21,7 @@ from modelstore.models import (
     TrainingStepFinished,
     TrainingStepStarted,
 )
-from modelstore.selectors import config_current
+from modelstore.selectors import config_current, config_version_current
 
 
 class ConfigVersionForm(forms.ModelForm):
@@ -42,8 +44,38 @@ class ConfigVersionForm(forms.ModelForm):
 @admin.register(ConfigVersion)
 class ConfigVersionAdmin(admin.ModelAdmin):
     form = ConfigVersionForm
-    list_display = ["id", "create_at", "created_by"]
+    list_display = ["id", "create_at", "created_by", "is_current", "sizes", "disabled_models"]
     ordering = ["-create_at", "-id"]
+    search_fields = ["created_by"]
+    date_hierarchy = "create_at"
+    readonly_fields = ["pretty_data"]
+
+    def get_queryset(self, request):
+        self._current_id = getattr(config_version_current(), "pk", None)
+        return super().get_queryset(request)
+
+    @admin.display(boolean=True, description="current")
+    def is_current(self, obj) -> bool:
+        return obj.pk == getattr(self, "_current_id", None)
+
+    @admin.display(description="retrieval / ordering size")
+    def sizes(self, obj) -> str:
+        return f"{obj.data.get('retrieval_size')} / {obj.data.get('ordering_size')}"
+
+    @admin.display(description="disabled models")
+    def disabled_models(self, obj) -> str:
+        return ", ".join(sorted(k for k, v in (obj.data.get("models_disabled") or {}).items() if v)) or "-"
+
+    @admin.display(description="data")
+    def pretty_data(self, obj) -> str:
+        return format_html("<pre style='font-size: 12px'>{}</pre>", json.dumps(obj.data, indent=2, sort_keys=True))
+
+    def get_fields(self, request, obj=None):
+        # Adding edits the JSON; viewing an (immutable) version shows it indented.
+        return ["data"] if obj is None else ["created_by", "create_at", "pretty_data"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else ["created_by", "create_at", "pretty_data"]
 
     def get_changeform_initial_data(self, request):
         return {"data": json.loads(json.dumps(config_current().to_data()))}
@@ -78,7 +110,18 @@ class TrainerQueueItemAdmin(admin.ModelAdmin):
     list_display = ["id", "model_name", "status", "attempts", "create_at", "claimed_at", "finished_at", "requested_by"]
     list_filter = ["status", "model_name"]
     ordering = ["-create_at"]
+    date_hierarchy = "create_at"
+    search_fields = ["model_name", "requested_by", "error"]
     readonly_fields = ["status", "attempts", "claimed_at", "claimed_by", "finished_at", "error", "create_at"]
+    actions = ["queue_again"]
+
+    @admin.action(description="Queue the selected models for training again")
+    def queue_again(self, request, queryset) -> None:
+        # Items are the trainer's record of what happened; a retry is a new item.
+        names = sorted(set(queryset.values_list("model_name", flat=True)) & set(known_model_names()))
+        for name in names:
+            TrainerQueueItem.objects.create(model_name=name, requested_by=f"admin:{request.user.get_username()}")
+        self.message_user(request, f"Queued: {', '.join(names) or 'nothing'}.", messages.SUCCESS)
 
     def get_fields(self, request, obj=None):
         return ["model_name", "full_train"] if obj is None else ["model_name", "full_train", *self.readonly_fields]
@@ -107,8 +150,19 @@ class LatestIdentifierAdmin(ReadOnlyAdmin):
 
 @admin.register(TrainingStarted)
 class TrainingStartedAdmin(ReadOnlyAdmin):
-    list_display = ["training_id", "model_name", "model_identifier", "full_train", "create_at"]
-    list_filter = ["model_name"]
+    list_display = ["model_identifier", "model_name", "full_train", "create_at", "outcome"]
+    list_filter = ["model_name", "full_train"]
+    search_fields = ["model_identifier", "training_id"]
+    date_hierarchy = "create_at"
+    ordering = ["-create_at"]
+
+    def get_queryset(self, request):
+        finished = TrainingFinished.objects.filter(training_id=OuterRef("training_id"))
+        return super().get_queryset(request).annotate(outcome=Subquery(finished.values("outcome")[:1]))
+
+    @admin.display(description="outcome", ordering="outcome")
+    def outcome(self, obj) -> str:
+        return obj.outcome or "unfinished"
 
 
 @admin.register(TrainingFinished)
@@ -131,3 +185,6 @@ class TrainingStepFinishedAdmin(ReadOnlyAdmin):
 class TrainingStatisticsAdmin(ReadOnlyAdmin):
     list_display = ["model_name", "model_identifier", "duration", "peak_memory", "full_train", "metrics", "create_at"]
     list_filter = ["model_name", "full_train"]
+    search_fields = ["model_identifier"]
+    date_hierarchy = "create_at"
+    ordering = ["-create_at"]
