@@ -56,16 +56,18 @@ def _nice_ceiling(value: float) -> float:
 
 def _frame(title: str, labels: Sequence[str], y_max: float, y_format: Callable[[float], str], kind: str) -> list[str]:
     plot_height = HEIGHT - TOP - BOTTOM
-    parts = [
+    opening = (
         f'<svg class="chart" data-chart="{escape(kind)}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-        f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
-        f"<title>{escape(title)}</title>",
-    ]
+        f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">'
+    )
+    parts = [opening, f"<title>{escape(title)}</title>"]
     for tick in range(5):
         value = y_max * tick / 4
         y = TOP + plot_height - plot_height * tick / 4
         parts.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
-        parts.append(f'<text class="tick" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{escape(y_format(value))}</text>')
+        parts.append(
+            f'<text class="tick" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{escape(y_format(value))}</text>'
+        )
     every = max(1, math.ceil(len(labels) / 10))
     for index, label in enumerate(labels):
         if index % every == 0 or index == len(labels) - 1:

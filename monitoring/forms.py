@@ -103,7 +103,12 @@ OPTION_FIELDS: tuple[tuple[str, str, str], ...] = (
     ("similarity_config", "neighbours", "int"),
     ("popularity_config", "half_life_days", "optional_float"),
 )
-OPTION_SECTIONS = {"ease_config": "EASE", "gru4rec_config": "GRU4Rec", "similarity_config": "Similarity", "popularity_config": "Popularity"}
+OPTION_SECTIONS = {
+    "ease_config": "EASE",
+    "gru4rec_config": "GRU4Rec",
+    "similarity_config": "Similarity",
+    "popularity_config": "Popularity",
+}
 
 
 class ConfigurationForm(forms.Form):
@@ -126,7 +131,11 @@ class ConfigurationForm(forms.Form):
             self.fields[name] = forms.CharField(
                 required=False,
                 widget=forms.TextInput(
-                    attrs={"class": "cascade-input", "data-choices": ",".join(cascade_choices(name)), "spellcheck": "false"}
+                    attrs={
+                        "class": "cascade-input",
+                        "data-choices": ",".join(cascade_choices(name)),
+                        "spellcheck": "false",
+                    }
                 ),
             )
             self._describe(name)
@@ -188,7 +197,9 @@ class ConfigurationForm(forms.Form):
         for name in ("retrieval_size", "ordering_size", "diversity_weight"):
             data[name] = cleaned[name]
         data["models_disabled"] = {
-            name: not cleaned[f"enabled_{name}"] for name in MODELS if name != "dummy" and not cleaned[f"enabled_{name}"]
+            name: not cleaned[f"enabled_{name}"]
+            for name in MODELS
+            if name != "dummy" and not cleaned[f"enabled_{name}"]
         }
         for name in EDITABLE_CASCADES:
             data[name] = list(cleaned[name])

@@ -103,7 +103,7 @@ class DateRange:
     end: datetime.datetime
 
     @classmethod
-    def last_days(cls, days: int = 7, *, now: datetime.datetime | None = None) -> "DateRange":
+    def last_days(cls, days: int = 7, *, now: datetime.datetime | None = None) -> DateRange:
         now = now or timezone.now()
         return cls(start=now - datetime.timedelta(days=days), end=now)
 
@@ -289,10 +289,13 @@ def _load_predictions(date_range: DateRange) -> list[_Prediction]:
 
 
 def _load_views_by_session(date_range: DateRange) -> dict[str, list[_View]]:
-    """Every product-detail view in the range, per session, in time order."""
+    """Every product-detail view in the range of a session that got a prediction in the range,
+    per session, in time order. The session filter is a subquery: both tables are in the
+    feedback database."""
     views: dict[str, list[_View]] = defaultdict(list)
+    sessions = PredictionResult.objects.filter(_in_range(date_range)).values("session_id")
     rows = (
-        ProductDetailEnter.objects.filter(_in_range(date_range))
+        ProductDetailEnter.objects.filter(_in_range(date_range), session_id__in=sessions)
         .order_by("create_at", "id")
         .values_list("session_id", "create_at", "product_variant_sku", "model_name", "recommendation_type", "position")
     )
@@ -301,9 +304,7 @@ def _load_views_by_session(date_range: DateRange) -> dict[str, list[_View]]:
     return views
 
 
-def _credited_predictions(
-    predictions: list[_Prediction], views_by_session: dict[str, list[_View]], k: int
-) -> set[int]:
+def _credited_predictions(predictions: list[_Prediction], views_by_session: dict[str, list[_View]], k: int) -> set[int]:
     """Ids of the predictions credited with at least one top-k click (see the module docstring)."""
     by_list: dict[tuple[str, str, str], list[_Prediction]] = defaultdict(list)
     for prediction in predictions:  # already in time order
@@ -531,7 +532,9 @@ def training_report(*, date_range: DateRange) -> TrainingReport:
         # One row per model would need DISTINCT ON (PostgreSQL only); the range holds few trainings.
         latest.setdefault(
             row["model_name"],
-            LatestTraining(row["model_identifier"], row["create_at"], row["full_train"], row["metrics"], row["hyperparameters"]),
+            LatestTraining(
+                row["model_identifier"], row["create_at"], row["full_train"], row["metrics"], row["hyperparameters"]
+            ),
         )
 
     def figures(scope: str) -> TrainingFigures:
@@ -575,7 +578,9 @@ def training_history(*, date_range: DateRange, model_name: str | None = None, li
     if model_name:
         started = started.filter(model_name=model_name)
     rows = list(started[:limit])
-    finished = {f.training_id: f for f in TrainingFinished.objects.filter(training_id__in=[r.training_id for r in rows])}
+    finished = {
+        f.training_id: f for f in TrainingFinished.objects.filter(training_id__in=[r.training_id for r in rows])
+    }
     statistics = {
         s.model_identifier: s
         for s in TrainingStatistics.objects.filter(model_identifier__in=[r.model_identifier for r in rows])
@@ -639,7 +644,9 @@ def model_states(*, config: RecommenderConfig | None = None, names: Iterable[str
                 description=model.description,
                 is_disabled=config.is_disabled(name),
                 can_be_trained=trainable,
-                readiness_reason=training_readiness(model_name=name, config=config) if trainable else "needs no training",
+                readiness_reason=training_readiness(model_name=name, config=config)
+                if trainable
+                else "needs no training",
                 is_trained=(name in identifiers) if trainable else True,
                 identifier=identifiers.get(name),
             )

@@ -44,7 +44,7 @@ def parse_range_bound(value: str, *, is_end: bool) -> datetime.datetime:
     if parsed is None:
         raise ValueError(f"Not a date: {value!r}. {DATE_HELP}")
     if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed, datetime.timezone.utc)
+        parsed = timezone.make_aware(parsed, datetime.UTC)
     return parsed
 
 

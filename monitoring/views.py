@@ -92,7 +92,12 @@ def _range_context(request: HttpRequest) -> tuple[selectors.DateRange, dict]:
     form = DateRangeForm(request.GET or None)
     today = timezone.localdate()
     quick = [
-        (label, urlencode({"date_from": (today - datetime.timedelta(days=days - 1)).isoformat(), "date_to": today.isoformat()}))
+        (
+            label,
+            urlencode(
+                {"date_from": (today - datetime.timedelta(days=days - 1)).isoformat(), "date_to": today.isoformat()}
+            ),
+        )
         for label, days in (("Today", 1), ("7 days", 7), ("30 days", 30), ("90 days", 90))
     ]
     date_range = form.date_range()

@@ -22,8 +22,3 @@ def compact_json(value) -> str:
     if not value:
         return formatting.NO_DATA
     return json.dumps(value, sort_keys=True, separators=(", ", ": "))
-
-
-@register.filter
-def get_item(mapping, key):
-    return mapping.get(key) if mapping else None

@@ -7,7 +7,7 @@ import itertools
 
 from feedback.models import PredictionResult, ProductDetailEnter, RecommendationView
 
-T0 = datetime.datetime(2024, 3, 10, 12, 0, tzinfo=datetime.timezone.utc)
+T0 = datetime.datetime(2024, 3, 10, 12, 0, tzinfo=datetime.UTC)
 _counter = itertools.count()
 
 
@@ -60,7 +60,9 @@ def enter(
     )
 
 
-def click(sku: str, *, model: str = "similarity", type: str = "CART", position: int = 0, **kwargs) -> ProductDetailEnter:
+def click(
+    sku: str, *, model: str = "similarity", type: str = "CART", position: int = 0, **kwargs
+) -> ProductDetailEnter:
     return enter(sku, model=model, type=type, position=position, **kwargs)
 
 

@@ -25,7 +25,9 @@ from recommendations.tests.factories import make_catalogue
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -r requirements.txt)")
+webdriver = pytest.importorskip(
+    "selenium.webdriver", reason="selenium is not installed (pip install -r requirements.txt)"
+)
 pytestmark = [
     pytest.mark.skipif(
         not (CHROMIUM and CHROMEDRIVER),
@@ -34,9 +36,9 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, databases=ALL_DATABASES),
 ]
 
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 PASSWORD = "a-long-test-password"
 
@@ -75,29 +77,50 @@ def screenshots(tmp_path) -> Path:
 def _shop_with_traffic() -> None:
     """A week of predictions and clicks, so every chart has something to draw."""
     make_catalogue({f"v{i}": {} for i in range(20)})
-    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
     for day in range(7):
         for n in range(3 + day):
             when = now - datetime.timedelta(days=day, minutes=30 + n)
             model = ("ease", "similarity", "popularity")[n % 3]
             items = [f"v{(day + n + i) % 20}" for i in range(5)]
-            prediction(items, session=f"s{day}-{n}", scoring=model, type="HOMEPAGE", create_at=when,
-                       durations=(0.002 * (n + 1), 0.01 * (day + 1), 0.001))
+            prediction(
+                items,
+                session=f"s{day}-{n}",
+                scoring=model,
+                type="HOMEPAGE",
+                create_at=when,
+                durations=(0.002 * (n + 1), 0.01 * (day + 1), 0.001),
+            )
             if n % 2 == 0:
-                click(items[1], session=f"s{day}-{n}", model=model, type="HOMEPAGE", position=1,
-                      create_at=when + datetime.timedelta(seconds=20))
+                click(
+                    items[1],
+                    session=f"s{day}-{n}",
+                    model=model,
+                    type="HOMEPAGE",
+                    position=1,
+                    create_at=when + datetime.timedelta(seconds=20),
+                )
             else:
                 enter(items[3], session=f"s{day}-{n}", create_at=when + datetime.timedelta(seconds=40))
-    for day, (model, outcome) in enumerate([("ease", "COMPLETED"), ("similarity", "COMPLETED"), ("gru4rec", "SKIPPED")]):
+    for day, (model, outcome) in enumerate(
+        [("ease", "COMPLETED"), ("similarity", "COMPLETED"), ("gru4rec", "SKIPPED")]
+    ):
         started = TrainingStarted.objects.create(
             model_name=model, model_identifier=f"{model}_{day}", create_at=now - datetime.timedelta(days=day, hours=2)
         )
-        TrainingFinished.objects.create(training_id=started.training_id, outcome=outcome,
-                                        error="" if outcome == "COMPLETED" else "too few product views")
+        TrainingFinished.objects.create(
+            training_id=started.training_id,
+            outcome=outcome,
+            error="" if outcome == "COMPLETED" else "too few product views",
+        )
         if outcome == "COMPLETED":
             TrainingStatistics.objects.create(
-                model_name=model, model_identifier=f"{model}_{day}", duration=12.5 + day, peak_memory=240.0,
-                peak_memory_percentage=3.1, metrics={"ndcg@10": 0.21, "recall@10": 0.34} if model == "ease" else {},
+                model_name=model,
+                model_identifier=f"{model}_{day}",
+                duration=12.5 + day,
+                peak_memory=240.0,
+                peak_memory_percentage=3.1,
+                metrics={"ndcg@10": 0.21, "recall@10": 0.34} if model == "ease" else {},
                 hyperparameters={"l2": 100.0} if model == "ease" else {"neighbours": 100},
                 create_at=started.create_at + datetime.timedelta(seconds=13),
             )
@@ -159,4 +182,10 @@ def test_staff_logs_in_sees_the_charts_and_reorders_a_cascade(live_server, brows
     assert ConfigVersion.objects.count() == 1
     assert ConfigVersion.objects.get().created_by == "operator"
     assert config_current().product_detail_retrieval_cascade == ("popularity", "similarity", "selection")
-    assert config_current().product_detail_scoring_cascade == ("ease", "gru4rec", "similarity", "popularity", "selection")
+    assert config_current().product_detail_scoring_cascade == (
+        "ease",
+        "gru4rec",
+        "similarity",
+        "popularity",
+        "selection",
+    )

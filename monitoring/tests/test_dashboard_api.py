@@ -38,8 +38,12 @@ def _original_scenario():
     make_catalogue({str(i): {} for i in range(4)})
     prediction(["1", "2"], session="1", scoring="similarity", type="CART", create_at=at(-4), durations=(0.1, 0.2, 0.3))
     prediction(["2", "3"], session="1", scoring="similarity", type="CART", create_at=at(-3), durations=(0.1, 0.4, 0.3))
-    prediction(["1", "2"], session="1", scoring="selection", retrieval="similarity", type="PRODUCT_DETAIL", create_at=at(-2))
-    prediction(["3"], session="2", scoring="similarity", retrieval="similarity", type="PRODUCT_DETAIL", create_at=at(-1))
+    prediction(
+        ["1", "2"], session="1", scoring="selection", retrieval="similarity", type="PRODUCT_DETAIL", create_at=at(-2)
+    )
+    prediction(
+        ["3"], session="2", scoring="similarity", retrieval="similarity", type="PRODUCT_DETAIL", create_at=at(-1)
+    )
     click("1", session="1", model="similarity", type="CART", position=0, create_at=at(0))
     enter("2", session="2", create_at=at(0))
     click("1", session="2", model="similarity", type="PRODUCT_DETAIL", position=0, create_at=at(0))
@@ -93,7 +97,10 @@ def test_configuration_has_the_contract_shape():
         "incrementalTrainings",
         "eventsMultiplier",
     } <= set(config["gru4recConfig"])
-    assert body["info"]["retrievalSize"] == {"title": "Retrieval size", "description": body["info"]["retrievalSize"]["description"]}
+    assert body["info"]["retrievalSize"] == {
+        "title": "Retrieval size",
+        "description": body["info"]["retrievalSize"]["description"],
+    }
     assert body["info"]["easeConfig"]["l2Options"]["title"] == "L2 options"
 
 
@@ -122,7 +129,11 @@ def test_performance_has_the_contract_shape_and_the_corrected_values():
     assert similarity["scoringDuration"]["max"] == 1.0
     assert similarity["retrievalDuration"]["avg"] == 1.0  # the lists similarity retrieved for
     gru4rec = body["performance"]["modelSpecific"]["gru4rec"]["data"]
-    assert (gru4rec["predictions"], gru4rec["hitRate"], gru4rec["retrievalDuration"]) == (0, None, {"avg": None, "max": None, "p95": None})
+    assert (gru4rec["predictions"], gru4rec["hitRate"], gru4rec["retrievalDuration"]) == (
+        0,
+        None,
+        {"avg": None, "max": None, "p95": None},
+    )
     assert {"hitRate", "futureHitRate", "coverage"} <= set(body["info"])
     assert body["info"]["hitRate"]["title"] == "Hit rate @ %k%"
     assert body["info"]["futureHitRate"]["title"] == "Future hit rate @ %k%"
@@ -218,7 +229,12 @@ def test_missing_or_bad_dates_answer_400_naming_the_field(path, params, field):
 
 
 @pytest.mark.parametrize(
-    "path", ["/dashboard?date_from=2024-03-10&date_to=2024-03-10", "/dashboard/configuration", "/dashboard/training?date_from=2024-03-10&date_to=2024-03-10"]
+    "path",
+    [
+        "/dashboard?date_from=2024-03-10&date_to=2024-03-10",
+        "/dashboard/configuration",
+        "/dashboard/training?date_from=2024-03-10&date_to=2024-03-10",
+    ],
 )
 def test_the_token_protects_the_dashboard_api(settings, path):
     settings.RS_API_TOKEN = "secret"

@@ -27,8 +27,12 @@ def test_original_monitoring_scenario_under_the_corrected_definitions():
     _catalogue(4)
     prediction(["1", "2"], session="1", scoring="similarity", retrieval="selection", type="CART", create_at=at(-4))
     prediction(["2", "3"], session="1", scoring="similarity", retrieval="selection", type="CART", create_at=at(-3))
-    prediction(["1", "2"], session="1", scoring="selection", retrieval="similarity", type="PRODUCT_DETAIL", create_at=at(-2))
-    prediction(["3"], session="2", scoring="similarity", retrieval="similarity", type="PRODUCT_DETAIL", create_at=at(-1))
+    prediction(
+        ["1", "2"], session="1", scoring="selection", retrieval="similarity", type="PRODUCT_DETAIL", create_at=at(-2)
+    )
+    prediction(
+        ["3"], session="2", scoring="similarity", retrieval="similarity", type="PRODUCT_DETAIL", create_at=at(-1)
+    )
     click("1", session="1", model="similarity", type="CART", position=0, create_at=at(0))
     enter("2", session="2", create_at=at(0))
     click("1", session="2", model="similarity", type="PRODUCT_DETAIL", position=0, create_at=at(0))
@@ -165,7 +169,11 @@ def test_nothing_in_range_gives_nulls_and_zeros():
     general = report.general
     assert (general.predictions, general.hit_rate, general.future_hit_rate, general.coverage) == (0, None, None, None)
     assert general.click_through_rate is None
-    assert (general.scoring_duration.avg, general.scoring_duration.p95, general.scoring_duration.max) == (None, None, None)
+    assert (general.scoring_duration.avg, general.scoring_duration.p95, general.scoring_duration.max) == (
+        None,
+        None,
+        None,
+    )
 
 
 def test_click_through_rate_is_attributed_clicks_per_recommendation_view():
@@ -223,7 +231,11 @@ def test_daily_figures_cover_every_day_of_the_range():
 
     report = performance_report(date_range=DateRange(start=at(days=-2), end=at(60)), with_daily=True)
 
-    assert [d.day for d in report.daily] == [datetime.date(2024, 3, 8), datetime.date(2024, 3, 9), datetime.date(2024, 3, 10)]
+    assert [d.day for d in report.daily] == [
+        datetime.date(2024, 3, 8),
+        datetime.date(2024, 3, 9),
+        datetime.date(2024, 3, 10),
+    ]
     assert report.daily[0].predictions == {}
     assert report.daily[1].predictions == {"general": 1, "ease": 1}
     assert report.daily[1].coverage == {"general": 2 / 4, "ease": 2 / 4}
@@ -281,7 +293,14 @@ def test_training_counts_by_outcome_durations_memory_and_latest_metrics():
 
 
 def test_training_history_joins_outcome_and_statistics_newest_first():
-    _training("ease", TrainingFinished.Outcome.COMPLETED, create_at=at(-30), duration=10.0, memory=100.0, metrics={"ndcg": 0.1})
+    _training(
+        "ease",
+        TrainingFinished.Outcome.COMPLETED,
+        create_at=at(-30),
+        duration=10.0,
+        memory=100.0,
+        metrics={"ndcg": 0.1},
+    )
     _training("gru4rec", TrainingFinished.Outcome.FAILED, create_at=at(-10))
 
     history = training_history(date_range=AROUND_T0)

@@ -74,7 +74,7 @@ def test_monitoring_root_redirects_to_performance(staff):
 
 def test_performance_page_shows_charts_and_percentages(staff):
     make_catalogue({str(i): {} for i in range(4)})
-    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
     prediction(["0", "1"], session="s", scoring="ease", type="HOMEPAGE", create_at=now - datetime.timedelta(hours=1))
     prediction(["2"], session="s", scoring="ease", type="HOMEPAGE", create_at=now - datetime.timedelta(hours=1))
     click("2", session="s", model="ease", type="HOMEPAGE", create_at=now - datetime.timedelta(minutes=30))
@@ -91,7 +91,7 @@ def test_performance_page_shows_charts_and_percentages(staff):
 
 def test_performance_page_takes_a_date_range(staff):
     make_catalogue({"0": {}})
-    prediction(["0"], create_at=datetime.datetime(2024, 3, 10, 12, tzinfo=datetime.timezone.utc))
+    prediction(["0"], create_at=datetime.datetime(2024, 3, 10, 12, tzinfo=datetime.UTC))
 
     inside = staff.get("/monitoring/performance/", {"date_from": "2024-03-10", "date_to": "2024-03-10"})
     outside = staff.get("/monitoring/performance/", {"date_from": "2024-03-11", "date_to": "2024-03-12"})
