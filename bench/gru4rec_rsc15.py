@@ -10,6 +10,7 @@ strictly higher); prints Recall@20, MRR@20 and training seconds.
 from __future__ import annotations
 
 import argparse
+import os
 import csv
 import sys
 import time
@@ -117,13 +118,15 @@ def main(argv: list[str] | None = None) -> None:
     train = [np.array([index[item] for item in s], dtype=np.int64) for s in train_sessions]
     test = [np.array([index[item] for item in s if item in index], dtype=np.int64) for s in test_sessions]
     print(f"train: {sum(map(len, train))} clicks, {len(train)} sessions, {len(skus)} items")
-    print(f"{args.split} split, torch threads {torch.get_num_threads()}")
+    print(f"{args.split} split, torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f}")
     print(f"test: {sum(len(s) - 1 for s in test if len(s) > 1)} next-item events")
 
     data = GRU4RecData(skus=skus, sessions=train, session_start_times=np.array(train_starts))
     started = time.perf_counter()
+    cpu_started = time.process_time()
     model, result = GRU4RecModel.fit(data, params, progress=_EpochPrinter(started))
     fit_seconds = time.perf_counter() - started
+    fit_cpu_seconds = time.process_time() - cpu_started
     for hyperparameters, step_metrics in result.steps:
         print(f"  tried {hyperparameters} -> {step_metrics}")
     print(f"chosen: {result.hyperparameters}")
@@ -148,10 +151,11 @@ def main(argv: list[str] | None = None) -> None:
             assert abs(single - int(ranks[event])) <= 1, (single, int(ranks[event]))
             event += 1
     pop_recall, pop_mrr = ranks_metrics(popularity_ranks(train, test, len(skus)))
+    print(f"load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"{'model':<12}{'Recall@20':>10}{'MRR@20':>10}{'train s':>10}")
     print(
         f"{'gru4rec':<12}{recall:>10.4f}{mrr:>10.4f}{result.metrics['refit_seconds']:>10.1f}"
-        f"   (whole fit incl. validation: {fit_seconds:.1f} s; {len(ranks)} events)"
+        f"   (whole fit incl. validation: {fit_seconds:.1f} s wall, {fit_cpu_seconds:.1f} s CPU; {len(ranks)} events)"
     )
     print(f"{'popularity':<12}{pop_recall:>10.4f}{pop_mrr:>10.4f}{0.0:>10.1f}")
 
