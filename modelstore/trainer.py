@@ -172,8 +172,8 @@ class Trainer:
             return self._finish(item, Status.SKIPPED, f"{item.model_name} needs no training", begin)
 
         config = config_current()
-        kind = {True: "full", False: "incremental", None: "full or incremental, as due"}[item.full_train]
-        self._write(f"{label}: training ({kind}, attempt {item.attempts} of {config.trainer_config.max_attempts})")
+        requested = {True: "full training requested, ", False: "incremental training requested, ", None: ""}[item.full_train]
+        self._write(f"{label}: training ({requested}attempt {item.attempts} of {config.trainer_config.max_attempts})")
         mark = training_data_mark_current()
         progress = _ProgressReporter(label, self._write, lambda: self._heartbeat(item))
         self._is_training = True
