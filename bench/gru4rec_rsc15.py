@@ -10,8 +10,8 @@ strictly higher); prints Recall@20, MRR@20 and training seconds.
 from __future__ import annotations
 
 import argparse
-import os
 import csv
+import os
 import sys
 import time
 from dataclasses import fields

@@ -23,7 +23,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -432,12 +432,14 @@ def _loss(
         # ∝ support^alpha.
         correction = torch.cat([log_support[out_items[:batch]], config.sample_alpha * log_support[out_items[batch:]]])
         scores = scores - config.logq * correction
-    # Like the authors, a copy of the target among the negatives stays a negative: masking it
-    # costs time and changed nothing measurable.
+    # As in the authors' implementation, a copy of the target among the other columns (another
+    # row's target or a sample) counts as a negative; masking it was not evaluated separately.
     if config.loss == "cross-entropy":
         return -torch.log_softmax(scores, dim=1)[diagonal, diagonal].sum()
-    negative = torch.eye(batch, scores.shape[1], dtype=torch.bool)
-    weights = torch.softmax(scores.masked_fill(negative, -torch.inf), dim=1)
+    if scores.shape[1] < 2:
+        return scores.sum() * 0.0  # a lone session without samples has no negative to rank
+    is_target = torch.eye(batch, scores.shape[1], dtype=torch.bool)
+    weights = torch.softmax(scores.masked_fill(is_target, -torch.inf), dim=1)
     positive = scores[diagonal, diagonal].unsqueeze(1)
     ranking = torch.log((weights * torch.sigmoid(positive - scores)).sum(dim=1) + 1e-24)
     regulariser = (weights * scores.square()).sum(dim=1)

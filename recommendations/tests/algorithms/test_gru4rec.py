@@ -209,10 +209,11 @@ def test_sessions_of_length_one_do_not_crash():
     assert np.isfinite(model.score_all([0])).all()
 
 
-def test_a_single_session_trains():
-    model, _ = GRU4RecModel.fit(
-        GRU4RecData(skus=SKUS, sessions=[np.array([0, 1])]), tiny_params(batch_size_options=(32,)), progress=lambda m, f: None
-    )
+@pytest.mark.parametrize("loss", ["cross-entropy", "bpr-max"])
+@pytest.mark.parametrize("n_sample", [0, 4])
+def test_a_single_session_trains(loss, n_sample):
+    params = tiny_params(batch_size_options=(32,), loss_options=(loss,), n_sample_options=(n_sample,))
+    model, _ = GRU4RecModel.fit(GRU4RecData(skus=SKUS, sessions=[np.array([0, 1])]), params, progress=lambda m, f: None)
     assert np.isfinite(model.score_all([0])).all()
 
 
