@@ -62,7 +62,7 @@ class GRU4RecConfig:
     num_epochs_options: tuple[int, ...] = (10,)
     batch_size_options: tuple[int, ...] = (48,)
     embedding_size_options: tuple[int, ...] = (100,)
-    hidden_size_options: tuple[int, ...] = (480,)
+    hidden_size_options: tuple[int, ...] = (128,)
     learning_rate_options: tuple[float, ...] = (0.07,)
     incremental_trainings: int = 10
     events_multiplier: float = 10.0

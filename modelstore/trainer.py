@@ -28,7 +28,6 @@ from modelstore.services import (
     trainer_queue_item_heartbeat,
     trainer_queue_item_release,
     trainer_queue_item_retry_or_fail,
-    training_data_mark_record,
 )
 from products.models import OrderProductVariant
 from products.revision import catalogue_revision_current
@@ -54,19 +53,6 @@ PROGRESS_STEP_SECONDS = 15.0
 
 class TrainingAbandoned(Exception):
     """Raised inside a running training when the trainer is told to stop a second time."""
-
-
-def training_data_mark_current() -> dict[str, Any]:
-    """Where the data stand now: the highest event ids, the review count (review ids come from
-    the shop) and the catalogue revision."""
-    return {
-        "product_detail_enter_id": ProductDetailEnter.objects.aggregate(top=Max("id"))["top"] or 0,
-        "product_add_to_cart_id": ProductAddToCart.objects.aggregate(top=Max("id"))["top"] or 0,
-        "order_line_id": OrderProductVariant.objects.aggregate(top=Max("id"))["top"] or 0,
-        "review_count": Review.objects.count(),
-        "catalogue_revision": catalogue_revision_current(),
-        "taken_at": timezone.now(),
-    }
 
 
 def new_events_since(*, model_name: str, mark: TrainingDataMark | None, enough: int) -> int:
@@ -174,7 +160,6 @@ class Trainer:
         config = config_current()
         requested = {True: "full training requested, ", False: "incremental training requested, ", None: ""}[item.full_train]
         self._write(f"{label}: training ({requested}attempt {item.attempts} of {config.trainer_config.max_attempts})")
-        mark = training_data_mark_current()
         progress = _ProgressReporter(label, self._write, lambda: self._heartbeat(item))
         self._is_training = True
         try:
@@ -199,7 +184,6 @@ class Trainer:
 
         if outcome.outcome == "SKIPPED":
             return self._finish(item, Status.SKIPPED, outcome.reason, begin)
-        training_data_mark_record(model_name=item.model_name, model_identifier=outcome.identifier, mark=mark)
         kind = "full" if outcome.full_train else "incremental"
         return self._finish(
             item,

@@ -31,6 +31,7 @@ from modelstore.models import (
     TrainingStepStarted,
 )
 from modelstore.selectors import config_current
+from modelstore.services import training_data_mark_record
 from products.models import OrderProductVariant, ProductVariant
 from recommendations import training_data
 from recommendations.algorithms.base import NotReadyForTraining, PredictionModel, Progress
@@ -306,6 +307,7 @@ def model_train(
         logger.info("training skipped model=%s reason=%s", model_name, reason)
         return TrainingOutcome(model_name, identifier, TrainingFinished.Outcome.SKIPPED, full, reason=reason)
 
+    mark = training_data.training_data_mark_current()
     begin = time.monotonic()
     try:
         with PeakMemoryMonitor() as memory:
@@ -332,6 +334,7 @@ def model_train(
 
     _record_steps(started.training_id, model_name, identifier, result.steps)
     model_publish(model_name=model_name, identifier=identifier)
+    training_data_mark_record(model_name=model_name, model_identifier=identifier, mark=mark)
     TrainingStatistics.objects.create(
         model_name=model_name,
         model_identifier=identifier,

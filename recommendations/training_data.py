@@ -8,9 +8,11 @@ from __future__ import annotations
 import datetime
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from django.db.models import Q
+from django.db.models import Max, Q
+from django.utils import timezone
 
 from feedback.models import ProductAddToCart, ProductDetailEnter, Review
 from modelstore.config import EASEConfig
@@ -22,6 +24,7 @@ from products.models import (
     ProductPrice,
     ProductVariant,
 )
+from products.revision import catalogue_revision_current
 
 
 def variant_skus() -> list[str]:
@@ -204,3 +207,16 @@ def gru4rec_training_data(*, since: datetime.datetime | None = None, until: date
 
     sessions = session_sequences(since=since, until=until)
     return GRU4RecData(skus=sessions.skus, sessions=sessions.sequences, session_start_times=sessions.start_times)
+
+
+def training_data_mark_current() -> dict[str, Any]:
+    """Where the data stand now: the highest event ids, the review count (review ids come from
+    the shop) and the catalogue revision."""
+    return {
+        "product_detail_enter_id": ProductDetailEnter.objects.aggregate(top=Max("id"))["top"] or 0,
+        "product_add_to_cart_id": ProductAddToCart.objects.aggregate(top=Max("id"))["top"] or 0,
+        "order_line_id": OrderProductVariant.objects.aggregate(top=Max("id"))["top"] or 0,
+        "review_count": Review.objects.count(),
+        "catalogue_revision": catalogue_revision_current(),
+        "taken_at": timezone.now(),
+    }

@@ -1,0 +1,147 @@
+"""The client half of the end-to-end run (bench/e2e.sh): talks to a running server over HTTP
+only, as a shop's backend would. Loads a generated shop through /store_objects, asks for
+trainings through /store_object, waits until the trainer has published them, asks for
+recommendations of every type and product positions, and reads the dashboard. Exits non-zero
+with a message at the first thing that is not as it should be."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import http.client
+import json
+import sys
+import time
+import urllib.parse
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from products.importers.demo_shop import ShopOptions, ShopStats, generate_shop  # noqa: E402
+
+TRAINED = ("similarity", "ease", "gru4rec")
+
+
+class Client:
+    def __init__(self, url: str, token: str):
+        parts = urllib.parse.urlsplit(url)
+        self.connection = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=120)
+        self.headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+
+    def call(self, method: str, path: str, body=None, expect: int = 200):
+        payload = None if body is None else json.dumps(body).encode()
+        self.connection.request(method, path, body=payload, headers=self.headers)
+        response = self.connection.getresponse()
+        data = response.read()
+        if response.status != expect:
+            fail(f"{method} {path} answered {response.status}, expected {expect}: {data[:500]!r}")
+        return json.loads(data) if data else None
+
+
+def fail(message: str) -> None:
+    print(f"e2e FAILED: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def step(message: str) -> None:
+    print(f"e2e: {message}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--timeout", type=float, default=900, help="seconds to wait for the trainings")
+    args = parser.parse_args()
+    client = Client(args.url, args.token)
+    started = datetime.datetime.now(datetime.timezone.utc)
+
+    unauthorised = Client(args.url, "wrong-token")
+    unauthorised.call("POST", "/predict", {"recommendation_type": "HOMEPAGE", "session_id": "x"}, expect=401)
+    step("the API refuses a wrong token")
+
+    # A small GRU4Rec configuration first, so that even the trainings the trainer schedules
+    # itself while the data arrive are quick.
+    client.call(
+        "POST",
+        "/store_object",
+        {
+            "_model_class": "Config",
+            "gru4recConfig": {"numEpochsOptions": [3], "hiddenSizeOptions": [64], "batchSizeOptions": [32], "eventsMultiplier": 1},
+        },
+    )
+    stats = ShopStats()
+    payloads = list(generate_shop(ShopOptions(products=150, users=120, sessions=1200, categories=8, seed=11), stats))
+    began = time.monotonic()
+    for start in range(0, len(payloads), 500):
+        client.call("POST", "/store_objects", payloads[start : start + 500])
+    step(
+        f"stored {len(payloads)} objects ({stats.variants} variants, {stats.views} views, {stats.orders} orders, "
+        f"{stats.reviews} reviews) in {time.monotonic() - began:.1f} s"
+    )
+    client.call("POST", "/store_objects", [{"_model_class": "Nonsense"}], expect=400)
+
+    for name in TRAINED:
+        client.call("POST", "/store_object", {"_model_class": "TrainerQueueItem", "model_name": name})
+    step(f"scheduled trainings of {', '.join(TRAINED)}")
+
+    deadline = time.monotonic() + args.timeout
+    while True:
+        models = {m["name"]: m for m in client.call("GET", "/dashboard/configuration")["models"]}
+        if all(models[name]["isTrained"] for name in TRAINED):
+            break
+        if time.monotonic() > deadline:
+            fail(f"trainings not done in {args.timeout:.0f} s: {({n: models[n]['isTrained'] for n in TRAINED})}")
+        time.sleep(2)
+    step("the trainer published every model")
+
+    skus = [p["sku"] for p in payloads if p["_model_class"] == "ProductVariant"]
+    viewer = next(p for p in payloads if p["_model_class"] == "ProductDetailEnter" and p.get("user_id"))
+    category = next(p["category_id"] for p in payloads if p["_model_class"] == "Product" and p.get("category_id"))
+    requests = {
+        "HOMEPAGE": {"user_id": viewer["user_id"], "session_id": viewer["session_id"]},
+        "PRODUCT_DETAIL": {"variants": ",".join(skus[:2]), "session_id": viewer["session_id"]},
+        "CART": {"variants_in_cart": ",".join(skus[5:7]), "session_id": viewer["session_id"]},
+        "CATEGORY_LIST": {"category_id": category, "session_id": viewer["session_id"]},
+    }
+    for kind, extra in requests.items():
+        body = {"recommendation_type": kind, "user_id": None, "limit": 10, "country": "cz", **extra}
+        items = client.call("POST", "/predict", body)
+        if not items:
+            fail(f"{kind} answered no items")
+        models_used = {item["rs_info"]["model_name"] for item in items}
+        if not models_used & set(TRAINED):
+            fail(f"{kind} was not served by a trained model: {models_used}")
+        step(f"{kind}: {len(items)} items from {', '.join(sorted(models_used))}")
+    positions = client.call(
+        "POST",
+        "/predict/product_positions",
+        {"recommendation_type": "CATEGORY_LIST", "category_id": category, "session_id": "e2e", "user_id": None},
+    )
+    if not positions or sorted(positions.values())[0] != 0:
+        fail(f"product positions look wrong: {positions}")
+    step(f"product positions for category {category}: {len(positions)} products")
+
+    window = {
+        "date_from": started.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "date_to": (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=1)).strftime(
+            "%Y-%m-%dT%H:%M:%S.000Z"
+        ),
+    }
+    query = urllib.parse.urlencode(window)
+    performance = client.call("GET", f"/dashboard/performance?{query}")
+    predictions = performance["performance"]["general"]["data"]["predictions"]
+    if predictions < 5:
+        fail(f"the dashboard counts {predictions} predictions, expected at least 5")
+    training = client.call("GET", f"/dashboard/training?{query}")
+    completed = {
+        name: data["data"]["trainings"]["completed"] for name, data in training["training"]["modelSpecific"].items()
+    }
+    if any(completed.get(name, 0) < 1 for name in TRAINED):
+        fail(f"the dashboard does not show the completed trainings: {completed}")
+    step(f"dashboard: {predictions} predictions, completed trainings {completed}")
+    print("e2e passed")
+
+
+if __name__ == "__main__":
+    main()
