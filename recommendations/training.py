@@ -218,6 +218,8 @@ def _fit(
     model = artefact_read(model_class, model_name=model_name, identifier=current.identifier)
     last = TrainingStatistics.objects.filter(model_name=model_name).order_by("-create_at", "-id").first()
     data = adapter.build_data(config, last.create_at if last else None)
+    if not any(len(session) > 1 for session in data.sessions):
+        raise NotReadyForTraining("no new sessions with two or more views since the last training")
     result = model.fit_incremental(data, progress=progress)
     return model, result
 

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
@@ -134,9 +135,11 @@ def test_gru4rec_alternates_full_and_incremental_trainings():
     )
 
     first = model_train(model_name="gru4rec")
+    make_sessions({f"new{n}": [items[(n + k) % 5] for k in range(4)] for n in range(10)}, start=timezone.now())
     second = model_train(model_name="gru4rec")
     third = model_train(model_name="gru4rec")
 
+    assert [first.outcome, second.outcome, third.outcome] == ["COMPLETED"] * 3
     assert [first.full_train, second.full_train, third.full_train] == [True, False, True]
     assert LatestIdentifier.objects.get(model_name="gru4rec").identifier == third.identifier
     assert list(TrainingStatistics.objects.order_by("create_at").values_list("full_train", flat=True)) == [True, False, True]
@@ -147,3 +150,18 @@ def test_train_command_rejects_unknown_and_untrainable_models():
         call_command("train", "nonsense")
     with pytest.raises(CommandError, match="needs no training"):
         call_command("train", "popularity")
+
+
+def test_incremental_training_without_new_sessions_is_skipped():
+    items = [f"i{k}" for k in range(5)]
+    make_catalogue({sku: {"product": k} for k, sku in enumerate(items)})
+    make_sessions({f"s{n}": [items[(n + k) % 5] for k in range(4)] for n in range(40)})
+    config_version_create(
+        payload={"gru4recConfig": {"numEpochsOptions": [1], "hiddenSizeOptions": [8], "eventsMultiplier": 1}}
+    )
+    first = model_train(model_name="gru4rec")
+
+    second = model_train(model_name="gru4rec", full_train=False)
+
+    assert second.outcome == "SKIPPED" and "no new sessions" in second.reason
+    assert LatestIdentifier.objects.get(model_name="gru4rec").identifier == first.identifier

@@ -34,14 +34,11 @@ class Command(BaseCommand):
             self._train(name, full_train, force, keep_going=model == "all")
 
     def _train(self, name: str, full_train: bool | None, force: bool, keep_going: bool) -> None:
-        bar = tqdm(
-            total=100, desc=name, file=sys.stderr, delay=0.5, bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}"
-        )
+        bar = tqdm(total=100, desc=name, file=sys.stderr, delay=0.5, bar_format="{percentage:3.0f}%|{bar}| {desc}")
 
         def progress(message: str, fraction: float) -> None:
             bar.n = round(100 * min(max(fraction, 0.0), 1.0))
-            bar.set_postfix_str(message[:60])
-            bar.refresh()
+            bar.set_description_str(f"{name}: {message[:70]}", refresh=True)
 
         try:
             outcome = model_train(model_name=name, full_train=full_train, progress=progress, force=force)
