@@ -13,6 +13,13 @@ def _isolated_model_dir(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _state_checked_on_every_request(settings):
+    # Tests change models and config between two requests and expect the next to see it.
+    # Prediction results are written before the answer, so tests can count them at once.
+    settings.RECOMMENDER = {**settings.RECOMMENDER, "STATE_CHECK_SECONDS": 0.0, "ASYNC_PREDICTION_LOG": False}
+
+
+@pytest.fixture(autouse=True)
 def _fresh_process_caches():
     # The serving state and the category-list cache live for a process; tests start clean.
     from django.core.cache import cache

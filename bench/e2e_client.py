@@ -129,8 +129,14 @@ def main() -> None:
         ),
     }
     query = urllib.parse.urlencode(window)
-    performance = client.call("GET", f"/dashboard/performance?{query}")
-    predictions = performance["performance"]["general"]["data"]["predictions"]
+    # Prediction results are written by a background thread a fraction of a second later.
+    deadline = time.monotonic() + 10
+    while True:
+        performance = client.call("GET", f"/dashboard/performance?{query}")
+        predictions = performance["performance"]["general"]["data"]["predictions"]
+        if predictions >= 5 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     if predictions < 5:
         fail(f"the dashboard counts {predictions} predictions, expected at least 5")
     training = client.call("GET", f"/dashboard/training?{query}")

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.core.cache import cache
-from django.db import connections, router, transaction
 
-from feedback.models import PredictionResult, ProductAddToCart, ProductDetailEnter, Review, Session
+from feedback.selectors import MAX_VIEWS, RequesterActivity, requester_activity
 from products.models import CategoryAncestor, OrderProductVariant
 from recommendations.algorithms.base import Phase, PredictContext, PredictionModel, RecommendationType
+from recommendations.prediction_log import prediction_result_record
 from recommendations.serving import ServingState, catalogue_skus_in_category, loaded_model, serving_state
 
 logger = logging.getLogger(__name__)
@@ -71,40 +71,30 @@ class PredictionAnswer:
 # --- context -------------------------------------------------------------------------------
 
 
-def _session_history(session_id: str) -> tuple[str, ...]:
-    visited = Session.objects.filter(id=session_id).values_list("visited_product_variants", flat=True).first()
-    return tuple(visited or ())
-
-
 def _requester_history(
-    state: ServingState, request: PredictionRequest, session_history: tuple[str, ...]
+    state: ServingState, request: PredictionRequest, activity: RequesterActivity
 ) -> tuple[tuple[tuple[str, float], ...], frozenset[str]]:
     """The requester's interactions with the EASE weights, and what they bought or reviewed.
-    A known user is matched by user id, anyone else by session; an anonymous session's views
-    are its visited list, already read."""
+    A known user is matched by user id, anyone else by session."""
     weights = state.config.ease_config
-    by_requester = {"user_id": request.user_id} if request.user_id else {"session_id": request.session_id}
     strongest: dict[str, float] = {}
 
     def add(sku: str, weight: float) -> None:
         if weight > strongest.get(sku, 0.0):
             strongest[sku] = weight
 
-    if request.user_id:
-        views = ProductDetailEnter.objects.filter(user_id=request.user_id).order_by("-create_at")
-        for sku in views.values_list("product_variant_sku", flat=True)[:200]:
-            add(sku, weights.view_weight)
-    for sku in session_history[-200:]:
+    for sku in activity.user_views:
         add(sku, weights.view_weight)
-    for sku in ProductAddToCart.objects.filter(**by_requester).values_list("product_variant_sku", flat=True)[:200]:
+    for sku in activity.visited[-MAX_VIEWS:]:
+        add(sku, weights.view_weight)
+    for sku in activity.carted:
         add(sku, weights.cart_weight)
     done: set[str] = set()
-    if request.user_id:
-        for sku, rating in Review.objects.filter(user_id=request.user_id).values_list("product_variant_sku", "rating")[:500]:
-            add(sku, weights.review_weight * max(rating, 0) / 5.0)
-            done.add(sku)
-    order_filter = {f"order__{key}": value for key, value in by_requester.items()}
-    for sku in OrderProductVariant.objects.filter(**order_filter, order__deleted=False).values_list(
+    for sku, rating in activity.reviews:
+        add(sku, weights.review_weight * max(rating, 0) / 5.0)
+        done.add(sku)
+    by_requester = {"order__user_id": request.user_id} if request.user_id else {"order__session_id": request.session_id}
+    for sku in OrderProductVariant.objects.filter(**by_requester, order__deleted=False).values_list(
         "product_variant_sku", flat=True
     )[:500]:
         add(sku, weights.order_weight)
@@ -134,10 +124,12 @@ def _context(state: ServingState, request: PredictionRequest) -> PredictContext:
                 exclude.update(snapshot.variants_of.get(product, ()))
     if request.recommendation_type == RecommendationType.CART:
         exclude.update(request.variants_in_cart)
-    session_history = _session_history(request.session_id)
+    uses_history = _uses_requester_history(state, request)
+    activity = requester_activity(session_id=request.session_id, user_id=request.user_id, with_history=uses_history)
+    session_history = activity.visited
     user_history: tuple[tuple[str, float], ...] = ()
-    if _uses_requester_history(state, request):
-        user_history, done = _requester_history(state, request, session_history)
+    if uses_history:
+        user_history, done = _requester_history(state, request, activity)
         if request.recommendation_type != RecommendationType.CATEGORY_LIST:
             exclude |= done
     return PredictContext(
@@ -229,17 +221,26 @@ def _order(state: ServingState, items: list[str]) -> list[str]:
     return ordered + items[size:]
 
 
-def _filter(state: ServingState, items: list[str], exclude: frozenset[str]) -> list[str]:
-    """Available, not excluded, no repeats; in-stock variants before out-of-stock ones."""
+def _filter(state: ServingState, items: list[str], exclude: frozenset[str], enough: int | None) -> list[str]:
+    """Available, not excluded, no repeats; in-stock variants before out-of-stock ones. With
+    `enough`, stops once that many in-stock variants are found: nothing after them could reach
+    the answer."""
     catalogue = state.snapshot.catalogue
     index = catalogue.index
+    is_available = catalogue.is_available
+    in_stock_flags = catalogue.in_stock
     in_stock, out_of_stock, seen = [], [], set()
     for sku in items:
         position = index.get(sku)
-        if position is None or sku in seen or sku in exclude or not catalogue.is_available[position]:
+        if position is None or sku in seen or sku in exclude or not is_available[position]:
             continue
         seen.add(sku)
-        (in_stock if catalogue.in_stock[position] else out_of_stock).append(sku)
+        if in_stock_flags[position]:
+            in_stock.append(sku)
+            if enough is not None and len(in_stock) >= enough:
+                break
+        else:
+            out_of_stock.append(sku)
     return in_stock + out_of_stock
 
 
@@ -292,7 +293,8 @@ def prediction_run(request: PredictionRequest, *, store: bool = True) -> Predict
     )
     scored_at = time.perf_counter()
 
-    items = _filter(state, [sku for sku, _ in scored], context.exclude)
+    enough = None if request.limit is None else max(request.limit, state.config.ordering_size)
+    items = _filter(state, [sku for sku, _ in scored], context.exclude, enough)
     items = _order(state, items)
     if request.limit is not None:
         items = items[: request.limit]
@@ -311,7 +313,7 @@ def prediction_run(request: PredictionRequest, *, store: bool = True) -> Predict
         product_positions=_product_positions(state, products, items) if is_category else {},
     )
     if store:
-        _prediction_result_create(
+        prediction_result_record(
             retrieval_model_name=retrieval[0],
             retrieval_model_identifier=retrieval[1],
             scoring_model_name=answer.scoring_model[0],
@@ -331,17 +333,6 @@ def prediction_run(request: PredictionRequest, *, store: bool = True) -> Predict
             timeout=3600,
         )
     return answer
-
-
-def _prediction_result_create(**fields) -> None:
-    """Insert one prediction result without waiting for the WAL flush on PostgreSQL: losing the
-    last few monitoring rows in a server crash is acceptable, a disk flush on every answer is not."""
-    using = router.db_for_write(PredictionResult)
-    with transaction.atomic(using=using):
-        if connections[using].vendor == "postgresql":
-            with connections[using].cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        PredictionResult.objects.create(**fields)
 
 
 def _product_positions(state: ServingState, products: list[int], items: list[str]) -> dict[str, int]:

@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
+from django.conf import settings
 from django.db import connections, router
 from django.utils import timezone
 
@@ -119,6 +120,8 @@ class _Cache:
     snapshot: CatalogueSnapshot | None = None
     models: dict[tuple[str, str], PredictionModel] = field(default_factory=dict)
     failed_loads: dict[tuple[str, str], float] = field(default_factory=dict)
+    state: ServingState | None = None
+    checked_at: float = 0.0
 
 
 _cache = _Cache()
@@ -141,7 +144,14 @@ def _modelstore_state() -> tuple[int | None, dict[str, str]]:
 
 
 def serving_state() -> ServingState:
-    """The current state, read with three primary-key-sized queries."""
+    """The current state. Two tiny queries (newest config version and latest identifiers in one,
+    the catalogue revision in the other) tell whether anything changed; a process asks them at
+    most every `RECOMMENDER["STATE_CHECK_SECONDS"]` and answers from memory in between."""
+    interval = settings.RECOMMENDER["STATE_CHECK_SECONDS"]
+    now = time.monotonic()
+    state = _cache.state
+    if state is not None and now - _cache.checked_at < interval:
+        return state
     version_id, identifiers = _modelstore_state()
     revision = catalogue_revision_current()
     with _lock:
@@ -158,7 +168,10 @@ def serving_state() -> ServingState:
         in_use = set(identifiers.items())
         for key in [k for k in _cache.models if k not in in_use and k[0] != k[1]]:
             del _cache.models[key]
-    return ServingState(config=config, config_version_id=version_id, identifiers=identifiers, snapshot=snapshot)
+        state = ServingState(config=config, config_version_id=version_id, identifiers=identifiers, snapshot=snapshot)
+        _cache.state = state
+        _cache.checked_at = now
+    return state
 
 
 def loaded_model(name: str, identifiers: dict[str, str]) -> PredictionModel | None:

@@ -150,6 +150,11 @@ REST_FRAMEWORK = {
 # Recommender options that are not part of the versioned, dashboard-editable config.
 RECOMMENDER = {
     "MAX_LIMIT": env.int("RS_MAX_LIMIT", default=1000),
+    # How often a server process checks for a new config version, model identifier or catalogue
+    # change (seconds); 0 checks on every request.
+    "STATE_CHECK_SECONDS": env.float("RS_STATE_CHECK_SECONDS", default=1.0),
+    # Write prediction results from a background thread in batches instead of in the request.
+    "ASYNC_PREDICTION_LOG": env.bool("RS_ASYNC_PREDICTION_LOG", default=True),
 }
 
 # --- Logging: one line per record, machine-readable keys ----------------------------------

@@ -56,6 +56,8 @@ CODED_TYPE_MIN_VALUES = 32
 # Mask factors are looked up per pair of distinct mask patterns when there are at most this
 # many patterns (the usual case: variants of one product type share a pattern).
 MAX_MASK_PATTERNS = 4096
+# Request-time distances keep a dense copy of the categorical block up to this many cells.
+DENSE_CATEGORICAL_LIMIT = 20_000_000
 
 
 @dataclass(frozen=True)
@@ -193,6 +195,10 @@ class SimilarityModel(PredictionModel):
         self.numerical_mask = np.asarray(numerical_mask, dtype=bool)
         self.numerical_count = self.numerical_mask.sum(axis=1)
         self.categorical = sp.csr_matrix(categorical, dtype=np.float64)
+        # Request-time distances on a few dozen rows are dominated by scipy's per-call overhead;
+        # a dense copy is cheap when the vocabulary times the catalogue is small.
+        size = self.categorical.shape[0] * self.categorical.shape[1]
+        self.categorical_dense = self.categorical.toarray() if size <= DENSE_CATEGORICAL_LIMIT else None
         self.categorical_mask = np.asarray(categorical_mask, dtype=bool)
         self.categorical_count = self.categorical_mask.sum(axis=1)
         self.categorical_offsets = np.asarray(categorical_offsets, dtype=np.int64)
@@ -215,9 +221,13 @@ class SimilarityModel(PredictionModel):
             union = self.numerical_count[left] + self.numerical_count[right] - k
             distance += euclid * _factor(k, union)
         if self.categorical.shape[1]:
-            # Sparse rows: the cost follows the few values per variant, not the vocabulary size.
-            sparse_diff = self.categorical[left] - self.categorical[right]
-            squared = np.asarray(sparse_diff.multiply(sparse_diff).sum(axis=1)).ravel()
+            if self.categorical_dense is not None:
+                dense_diff = self.categorical_dense[left] - self.categorical_dense[right]
+                squared = np.einsum("ij,ij->i", dense_diff, dense_diff)
+            else:
+                # Sparse rows: the cost follows the few values per variant, not the vocabulary size.
+                sparse_diff = self.categorical[left] - self.categorical[right]
+                squared = np.asarray(sparse_diff.multiply(sparse_diff).sum(axis=1)).ravel()
             k = np.count_nonzero(self.categorical_mask[left] & self.categorical_mask[right], axis=1)
             union = self.categorical_count[left] + self.categorical_count[right] - k
             distance += np.sqrt(squared) * _factor(k, union)

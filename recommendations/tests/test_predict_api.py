@@ -350,3 +350,66 @@ def test_prediction_endpoints_require_the_token_when_one_is_set(settings):
     assert wrong.status_code == 401
     right = client.post("/predict", _body("HOMEPAGE"), format="json", HTTP_AUTHORIZATION="Bearer s3cret")
     assert right.status_code == 200 and right.json()
+
+
+def test_a_process_rechecks_models_and_config_after_the_state_check_interval(settings):
+    import time
+
+    _shop()
+    settings.RECOMMENDER = {**settings.RECOMMENDER, "STATE_CHECK_SECONDS": 0.3}
+    assert _model(_predict(_body("PRODUCT_DETAIL"))) == {"selection"}
+
+    model_train(model_name="similarity")
+    still_cached = _predict(_body("PRODUCT_DETAIL"))
+    time.sleep(0.4)
+    refreshed = _predict(_body("PRODUCT_DETAIL"))
+
+    assert _model(still_cached) == {"selection"}
+    assert _model(refreshed) == {"similarity"}
+
+
+@pytest.mark.django_db(databases=ALL_DATABASES, transaction=True)
+def test_prediction_results_are_written_in_the_background_when_asynchronous(settings):
+    import time
+
+    _shop()
+    settings.RECOMMENDER = {**settings.RECOMMENDER, "ASYNC_PREDICTION_LOG": True}
+
+    items = _predict(_body("HOMEPAGE", limit=3))
+
+    deadline = time.monotonic() + 10
+    while not PredictionResult.objects.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert PredictionResult.objects.get().predicted_items == _skus(items)
+    time.sleep(0.5)  # let the writer close its connection before the test databases go
+
+
+def test_ease_serves_known_users_and_sessions_from_their_current_history_and_skips_what_they_bought():
+    from recommendations.tests.factories import make_reviews
+
+    _shop()
+    # Two tastes: v0..v3 go together, v6..v9 go together.
+    make_reviews(
+        [(f"a{u}", f"v{i}", 5) for u in range(15) for i in range(4)]
+        + [(f"b{u}", f"v{i}", 5) for u in range(15) for i in range(6, 10)]
+    )
+    config_version_create(payload={"easeConfig": {"l2Options": [1.0]}})
+    assert model_train(model_name="ease").outcome == "COMPLETED"
+    from products.models import Order, OrderProductVariant
+
+    # A new user who reviewed v6 and bought v7: more of the second taste, without v6 and v7.
+    from feedback.models import Review
+
+    Review.objects.create(id=9999, user_id="newcomer", session_id="n1", product_variant_sku="v6", rating=5)
+    order = Order.objects.create(session_id="n1", user_id="newcomer")
+    OrderProductVariant.objects.create(order=order, product_variant_sku="v7", quantity=1)
+
+    known_user = _predict(_body("HOMEPAGE", user_id="newcomer", session_id="n2", limit=2))
+    assert _model(known_user) == {"ease"}
+    assert set(_skus(known_user)) == {"v8", "v9"}
+
+    # An anonymous session that viewed v0 and v1 gets the first taste.
+    make_sessions({"anon": ["v0", "v1"]})
+    anonymous = _predict(_body("HOMEPAGE", session_id="anon", limit=2))
+    assert _model(anonymous) == {"ease"}
+    assert set(_skus(anonymous)) == {"v2", "v3"}
