@@ -30,7 +30,7 @@ run: demo
 	$(PY) manage.py runserver --noreload $(HOST):$(PORT)
 
 serve: migrate
-	$(VENV)/bin/gunicorn rs_project.wsgi --bind $(HOST):$(PORT) --workers $${RS_GUNICORN_WORKERS:-2}
+	RS_BIND=$(HOST):$(PORT) $(VENV)/bin/gunicorn --config deploy/gunicorn.conf.py rs_project.wsgi
 
 test: install
 	$(PY) -m pytest

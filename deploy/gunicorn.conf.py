@@ -4,7 +4,8 @@ import os
 
 bind = os.environ.get("RS_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("RS_GUNICORN_WORKERS", "2"))
-threads = int(os.environ.get("RS_GUNICORN_THREADS", "1"))
+# Two threads per worker overlap one request's database round trips with another's computing.
+threads = int(os.environ.get("RS_GUNICORN_THREADS", "2"))
 timeout = int(os.environ.get("RS_GUNICORN_TIMEOUT", "60"))
 graceful_timeout = int(os.environ.get("RS_GUNICORN_GRACEFUL_TIMEOUT", "30"))
 keepalive = 5

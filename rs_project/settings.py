@@ -127,7 +127,7 @@ if _cache_url:
 else:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "BACKEND": "rs_project.cache.FileCache",
             "LOCATION": str(DATA_DIR / "cache"),
             "OPTIONS": {"MAX_ENTRIES": RS_CACHE_SIZE},
         }

@@ -1,0 +1,23 @@
+"""The file-based cache of category-list results, culled less often.
+
+Django's FileBasedCache lists its whole folder on every `set` to decide whether to cull; with
+RS_CACHE_SIZE entries that listing cost more than computing a category list. This backend
+checks once every MAX_ENTRIES / 20 writes per process, so the folder holds at most about 5 %
+more entries than its maximum between two checks."""
+
+from __future__ import annotations
+
+import itertools
+
+from django.core.cache.backends.filebased import FileBasedCache
+
+
+class FileCache(FileBasedCache):
+    def __init__(self, dir, params):
+        super().__init__(dir, params)
+        self._writes = itertools.count()
+        self._check_every = max(1, self._max_entries // 20)
+
+    def _cull(self) -> None:
+        if next(self._writes) % self._check_every == 0:
+            super()._cull()
