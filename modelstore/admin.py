@@ -22,6 +22,7 @@ from modelstore.models import (
     TrainingStepStarted,
 )
 from modelstore.selectors import config_current, config_version_current
+from rs_project.admin import ReadOnlyAdmin
 
 
 class ConfigVersionForm(forms.ModelForm):
@@ -130,17 +131,6 @@ class TrainerQueueItemAdmin(admin.ModelAdmin):
         if not change:
             obj.requested_by = f"admin:{request.user.get_username()}"
         super().save_model(request, obj, form, change)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(LatestIdentifier)
