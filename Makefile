@@ -25,8 +25,11 @@ demo: migrate
 run: demo
 	@echo
 	@echo "  API:        http://$(HOST):$(PORT)/  (POST /predict, /store_objects, ...)"
-	@echo "  Admin:      http://$(HOST):$(PORT)/admin/  (create a user: $(PY) manage.py createsuperuser)"
+	@echo "  Dashboard:  http://$(HOST):$(PORT)/monitoring/  (login: see var/demo-admin.txt, or manage.py createsuperuser)"
+	@echo "  Admin:      http://$(HOST):$(PORT)/admin/"
 	@echo
+	$(PY) manage.py run_trainer --interval 30 & trainer=$$!; \
+	trap 'kill $$trainer 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver --noreload $(HOST):$(PORT)
 
 serve: migrate

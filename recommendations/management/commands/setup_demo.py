@@ -3,7 +3,10 @@ new user sees it work. Does nothing to a service that already holds a catalogue.
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
@@ -36,6 +39,7 @@ class Command(BaseCommand):
             )
         else:
             call_command("generate_demo_shop", stdout=self.stdout, stderr=self.stderr)
+        self._demo_admin()
         trained = set(LatestIdentifier.objects.values_list("model_name", flat=True))
         for name, model_class in MODELS.items():
             if not model_class.needs_training or name in trained:
@@ -44,3 +48,15 @@ class Command(BaseCommand):
                 call_command("train", name, stdout=self.stdout, stderr=self.stderr)
             except CommandError as error:
                 self.stderr.write(f"{name}: {error}")
+
+    def _demo_admin(self) -> None:
+        """A staff login for the dashboard, made once with a random password shown here."""
+        User = get_user_model()
+        if User.objects.exists():
+            return
+        password = secrets.token_urlsafe(12)
+        User.objects.create_superuser("admin", "admin@example.com", password)
+        path = settings.DATA_DIR / "demo-admin.txt"
+        path.write_text(f"user: admin\npassword: {password}\n")
+        path.chmod(0o600)
+        self.stdout.write(f"dashboard login: admin / {password} (also in {path})")
