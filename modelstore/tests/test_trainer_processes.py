@@ -45,7 +45,11 @@ def _database_url(alias: str) -> str:
 
 
 def _environment() -> dict[str, str]:
-    environment = dict(os.environ, RS_MODEL_DIR=str(settings.MODEL_DIR), PYTHONUNBUFFERED="1")
+    # The server checks for a new identifier on every request here, so the test can tell
+    # exactly which model answers (by default it checks once a second).
+    environment = dict(
+        os.environ, RS_MODEL_DIR=str(settings.MODEL_DIR), PYTHONUNBUFFERED="1", RS_STATE_CHECK_SECONDS="0"
+    )
     for alias in ALL_DATABASES:
         environment[f"RS_{alias.upper()}_DATABASE_URL"] = _database_url(alias)
     return environment
