@@ -413,3 +413,35 @@ def test_ease_serves_known_users_and_sessions_from_their_current_history_and_ski
     anonymous = _predict(_body("HOMEPAGE", session_id="anon", limit=2))
     assert _model(anonymous) == {"ease"}
     assert set(_skus(anonymous)) == {"v2", "v3"}
+
+
+def _redis_answers() -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _redis_answers(), reason="no Redis on 127.0.0.1:6379")
+def test_category_list_cache_works_on_redis_when_rs_cache_url_is_set(settings):
+    import uuid
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/15",
+            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+        }
+    }
+    _shop()
+    body = _body("CATEGORY_LIST")
+
+    assert _predict(body) == _predict(body)
+    assert PredictionResult.objects.count() == 1
+
+    model_train(model_name="similarity")
+    _predict(body)
+    assert PredictionResult.objects.count() == 2
