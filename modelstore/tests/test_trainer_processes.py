@@ -180,7 +180,7 @@ def test_server_answers_from_the_previous_model_while_training_and_from_the_new_
     config_version_create(payload={"gru4recConfig": {**gru4rec, "numEpochsOptions": [1]}, "modelsDisabled": disabled})
     previous = model_train(model_name="gru4rec").identifier
     # The next training is a genuinely longer one.
-    config_version_create(payload={"gru4recConfig": {**gru4rec, "numEpochsOptions": [4]}, "modelsDisabled": disabled})
+    config_version_create(payload={"gru4recConfig": {**gru4rec, "numEpochsOptions": [40]}, "modelsDisabled": disabled})
 
     port = _free_port()
     server_log, trainer_log = tmp_path / "server.log", tmp_path / "trainer.log"
@@ -208,7 +208,7 @@ def test_server_answers_from_the_previous_model_while_training_and_from_the_new_
                 assert answer == {"model_name": "gru4rec", "model_identifier": after}
             if is_running and before == after == previous:
                 answered_while_training += 1
-            time.sleep(0.2)
+            time.sleep(0.05)
 
         assert trainer.returncode == 0, trainer_log.read_text()
         assert answered_while_training >= 3, trainer_log.read_text()
