@@ -36,12 +36,6 @@ class PredictionRequest:
     limit: int | None = None
 
 
-@dataclass(frozen=True)
-class RecommendedItem:
-    sku: str
-    position: int
-
-
 @dataclass
 class PredictionAnswer:
     items: list[str]

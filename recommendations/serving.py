@@ -13,7 +13,6 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-import numpy as np
 from django.conf import settings
 from django.db import connections, router
 from django.utils import timezone
@@ -229,8 +228,3 @@ def catalogue_skus_in_category(snapshot: CatalogueSnapshot, category_ids: list[i
                     seen.add(sku)
                     skus.append(sku)
     return products, skus
-
-
-def as_index_array(snapshot: CatalogueSnapshot, skus: list[str]) -> np.ndarray:
-    index = snapshot.catalogue.index
-    return np.fromiter((index.get(s, -1) for s in skus), dtype=np.int64, count=len(skus))
