@@ -6,33 +6,20 @@ beyond the catalogue.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from .artefacts import write_manifest
-from .base import PredictContext, PredictionModel, serves_all_retrieval, serves_all_scoring
+from .base import PredictContext, serves_all_retrieval, serves_all_scoring
 from .ranking import make_rng, returnable_mask, tiered_sample
+from .stateless import StatelessModel
 
 
-class DummyModel(PredictionModel):
+class DummyModel(StatelessModel):
     name = "dummy"
     title = "Dummy"
     description = "Random available variants, in-stock ones first; keeps the given order when scoring."
     supports = serves_all_retrieval() | serves_all_scoring()
-    needs_training = False
-
-    def __init__(self) -> None:
-        self.identifier = self.name
-
-    def save(self, folder: Path) -> None:
-        write_manifest(folder, self.name, 1)
-
-    @classmethod
-    def load(cls, folder: Path) -> "DummyModel":
-        # Stateless: nothing to read, so a missing folder is not an error.
-        return cls()
 
     def retrieve(self, context: PredictContext, n: int) -> list[str]:
         catalogue = context.catalogue

@@ -5,15 +5,14 @@ popularity (the original sorted by SKU string by mistake)."""
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from .artefacts import write_manifest
-from .base import PredictContext, PredictionModel, serves_all_retrieval, serves_all_scoring
+from .base import PredictContext, serves_all_retrieval, serves_all_scoring
 from .ranking import catalogue_index, make_rng, ranked, returnable_mask, tiered_sample
 from .selection import sampling_tiers
+from .stateless import StatelessModel
 
 SECONDS_PER_DAY = 86_400.0
 
@@ -63,22 +62,11 @@ def popularity_from_orders(
     return np.bincount(rows[known], weights=weights[known], minlength=len(skus)).astype(np.float64)
 
 
-class PopularityModel(PredictionModel):
+class PopularityModel(StatelessModel):
     name = "popularity"
     title = "Popularity"
     description = "Best-selling variants, sampled in proportion to units ordered; scoring by units ordered."
     supports = serves_all_retrieval() | serves_all_scoring()
-    needs_training = False
-
-    def __init__(self) -> None:
-        self.identifier = self.name
-
-    def save(self, folder: Path) -> None:
-        write_manifest(folder, self.name, 1)
-
-    @classmethod
-    def load(cls, folder: Path) -> "PopularityModel":
-        return cls()
 
     def is_ready(self, context: PredictContext) -> bool:
         # Without a single sale the model is a worse dummy; let the cascade move on.

@@ -7,14 +7,13 @@ proportional), retrieval is exact sequential proportional sampling without repla
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from .artefacts import write_manifest
-from .base import PredictContext, PredictionModel, serves_all_retrieval, serves_all_scoring
+from .base import PredictContext, serves_all_retrieval, serves_all_scoring
 from .ranking import catalogue_index, make_rng, ranked, returnable_mask, tiered_sample
+from .stateless import StatelessModel
 
 
 def sampling_tiers(returnable: np.ndarray, in_stock: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -27,22 +26,11 @@ def sampling_tiers(returnable: np.ndarray, in_stock: np.ndarray, weights: np.nda
     return np.where(returnable, tiers, -1)
 
 
-class SelectionModel(PredictionModel):
+class SelectionModel(StatelessModel):
     name = "selection"
     title = "Selection"
     description = "Random variants drawn in proportion to their recommendation weight; scoring by that weight."
     supports = serves_all_retrieval() | serves_all_scoring()
-    needs_training = False
-
-    def __init__(self) -> None:
-        self.identifier = self.name
-
-    def save(self, folder: Path) -> None:
-        write_manifest(folder, self.name, 1)
-
-    @classmethod
-    def load(cls, folder: Path) -> "SelectionModel":
-        return cls()
 
     def retrieve(self, context: PredictContext, n: int) -> list[str]:
         catalogue = context.catalogue
