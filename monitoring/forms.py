@@ -221,8 +221,10 @@ class ConfigurationForm(forms.Form):
     def general_fields(self):
         return [self[n] for n in ("retrieval_size", "ordering_size", "diversity_weight")]
 
-    def model_toggles(self):
-        return [(MODELS[n], self[f"enabled_{n}"]) for n in MODELS if n != "dummy"]
+    def model_toggles(self) -> dict[str, Any]:
+        """Model name → its "Enabled" checkbox. Names, not classes: a template calls a callable
+        it is handed, and a model class cannot be built without its arguments."""
+        return {n: self[f"enabled_{n}"] for n in MODELS if n != "dummy"}
 
     def cascades(self):
         return [(self[n], cascade_choices(n)) for n in EDITABLE_CASCADES]

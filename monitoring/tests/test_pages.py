@@ -1,6 +1,8 @@
 """The staff pages: who may see them, what they show, saving a config version, and "Train now"."""
 
+import dataclasses
 import datetime
+from html.parser import HTMLParser
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -44,6 +46,93 @@ def _form_data(config=None) -> dict:
                 value = ", ".join(str(v) for v in value)
             data[key] = "" if value is None else value
     return data
+
+
+class _FormReader(HTMLParser):
+    """What a browser would post from the form with `form_id`: named inputs (checkboxes only when
+    checked), textareas and selected options, as rendered."""
+
+    def __init__(self, form_id: str):
+        super().__init__()
+        self.form_id = form_id
+        self.inside = False
+        self.data: dict[str, str] = {}
+        self._textarea: str | None = None
+        self._select: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.inside = attrs.get("id") == self.form_id
+        if not self.inside or "name" not in attrs and tag != "option":
+            return
+        if tag == "input" and "disabled" not in attrs:
+            kind = attrs.get("type", "text")
+            if kind == "checkbox":
+                if "checked" in attrs:
+                    self.data[attrs["name"]] = attrs.get("value", "on")
+            elif kind not in ("submit", "button"):
+                self.data[attrs["name"]] = attrs.get("value", "")
+        elif tag == "textarea":
+            self._textarea = attrs["name"]
+            self.data[self._textarea] = ""
+        elif tag == "select":
+            self._select = attrs["name"]
+        elif tag == "option" and self._select and "selected" in attrs:
+            self.data[self._select] = attrs.get("value", "")
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inside = False
+        elif tag == "textarea":
+            self._textarea = None
+        elif tag == "select":
+            self._select = None
+
+    def handle_data(self, data):
+        if self._textarea:
+            self.data[self._textarea] += data
+
+
+def _rendered_form(client, path: str, form_id: str) -> dict[str, str]:
+    reader = _FormReader(form_id)
+    reader.feed(client.get(path).content.decode())
+    return reader.data
+
+
+def test_saving_the_configuration_page_unchanged_keeps_the_config(staff):
+    config_version_create(payload={"diversityWeight": 0.4, "trainerConfig": {"maxAttempts": 5}})
+    before = config_current()
+    posted = _rendered_form(staff, "/monitoring/configuration/", "configuration")
+
+    response = staff.post("/monitoring/configuration/", posted)
+
+    assert response.status_code == 302
+    for name in ("selection", "popularity", "similarity", "gru4rec", "ease"):
+        assert posted[f"enabled_{name}"] == "on"
+    assert config_current() == before
+    assert config_current().models_disabled == {}
+
+
+def test_changing_one_field_of_the_configuration_page_changes_only_that_field(staff):
+    before = config_current()
+    posted = _rendered_form(staff, "/monitoring/configuration/", "configuration")
+    posted["diversity_weight"] = "0.6"
+
+    response = staff.post("/monitoring/configuration/", posted)
+
+    assert response.status_code == 302
+    assert config_current() == dataclasses.replace(before, diversity_weight=0.6)
+
+
+def test_unchecking_a_model_on_the_configuration_page_disables_only_that_model(staff):
+    before = config_current()
+    posted = _rendered_form(staff, "/monitoring/configuration/", "configuration")
+    del posted["enabled_ease"]
+
+    staff.post("/monitoring/configuration/", posted)
+
+    assert config_current() == dataclasses.replace(before, models_disabled={"ease": True})
 
 
 @pytest.mark.parametrize("path", PAGES)
