@@ -1,6 +1,10 @@
 """Shared pytest fixtures."""
 
+import datetime
+import os
+
 import pytest
+import time_machine
 
 ALL_DATABASES = ["default", "products", "feedback", "modelstore", "similarity"]
 
@@ -30,3 +34,32 @@ def _fresh_process_caches():
     cache.clear()
     yield
     serving_cache_clear()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _suite_clock():
+    """`RS_TEST_NOW=2026-12-07T00:05:00Z make test` runs the whole suite as if it started at that
+    moment (the clock keeps ticking), to check that no test depends on the time of day. The
+    monotonic clock is left alone, so timed waits behave."""
+    moment = os.environ.get("RS_TEST_NOW")
+    if not moment:
+        yield
+        return
+    with time_machine.travel(datetime.datetime.fromisoformat(moment), tick=True):
+        yield
+
+
+@pytest.fixture
+def clock():
+    """Set the clock for a test: `clock(datetime)` moves to that moment; it keeps ticking."""
+    travels = []
+
+    def move(moment: datetime.datetime) -> datetime.datetime:
+        travel = time_machine.travel(moment, tick=True)
+        travel.start()
+        travels.append(travel)
+        return moment
+
+    yield move
+    for travel in reversed(travels):
+        travel.stop()

@@ -74,6 +74,11 @@ def screenshots(tmp_path) -> Path:
     return folder
 
 
+# The pages' default range is the last seven days by date: the test sets the clock to noon so
+# that a week of data placed before "now" stays inside it at any real time of day.
+NOON = datetime.datetime(2026, 6, 17, 12, 0, tzinfo=datetime.UTC)
+
+
 def _shop_with_traffic() -> None:
     """A week of predictions and clicks, so every chart has something to draw."""
     make_catalogue({f"v{i}": {} for i in range(20)})
@@ -130,7 +135,8 @@ def _wait(driver, condition, timeout: float = 15):
     return WebDriverWait(driver, timeout).until(condition)
 
 
-def test_staff_logs_in_sees_the_charts_and_reorders_a_cascade(live_server, browser, screenshots):
+def test_staff_logs_in_sees_the_charts_and_reorders_a_cascade(live_server, browser, screenshots, clock):
+    clock(NOON)
     get_user_model().objects.create_user("operator", password=PASSWORD, is_staff=True)
     _shop_with_traffic()
     assert config_current().product_detail_retrieval_cascade == ("similarity", "popularity", "selection")

@@ -161,7 +161,8 @@ def test_monitoring_root_redirects_to_performance(staff):
     assert staff.get("/monitoring/")["Location"] == "/monitoring/performance/"
 
 
-def test_performance_page_shows_charts_and_percentages(staff):
+def test_performance_page_shows_charts_and_percentages(staff, clock):
+    clock(datetime.datetime(2026, 6, 17, 0, 20, tzinfo=datetime.UTC))  # an hour ago was yesterday
     make_catalogue({str(i): {} for i in range(4)})
     now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
     prediction(["0", "1"], session="s", scoring="ease", type="HOMEPAGE", create_at=now - datetime.timedelta(hours=1))
