@@ -20,7 +20,8 @@ class Session(models.Model):
 
 
 class EventBase(ImmutableModel):
-    session_id = models.CharField(max_length=100)
+    # Null for an anonymous event (the storefront had no session yet).
+    session_id = models.CharField(max_length=100, null=True, blank=True)
     user_id = models.CharField(max_length=255, null=True, blank=True)
     product_id = models.IntegerField(null=True, blank=True)
     product_variant_sku = models.CharField(max_length=255)
@@ -46,6 +47,7 @@ class ProductDetailEnter(EventBase):
     position = models.IntegerField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "product detail view"
         indexes = _event_indexes("pde")
 
 
@@ -58,6 +60,8 @@ class ProductDetailLeave(EventBase):
 
 class ProductAddToCart(EventBase):
     class Meta:
+        verbose_name = "add to cart"
+        verbose_name_plural = "adds to cart"
         indexes = _event_indexes("patc")
 
 
@@ -91,7 +95,8 @@ class PredictionResult(ImmutableModel):
     scoring_model_name = models.CharField(max_length=255)
     scoring_model_identifier = models.CharField(max_length=255)
     recommendation_type = models.CharField(max_length=100)
-    session_id = models.CharField(max_length=100)
+    # Null for an anonymous request (no session yet).
+    session_id = models.CharField(max_length=100, null=True, blank=True)
     user_id = models.CharField(max_length=255, null=True, blank=True)
     retrieval_duration = models.FloatField()
     scoring_duration = models.FloatField()

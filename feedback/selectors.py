@@ -27,9 +27,11 @@ class RequesterActivity:
     reviews: tuple[tuple[str, int], ...] = field(default_factory=tuple)
 
 
-def requester_activity(*, session_id: str, user_id: str | None, with_history: bool) -> RequesterActivity:
+def requester_activity(*, session_id: str | None, user_id: str | None, with_history: bool) -> RequesterActivity:
     """One round trip: the session's visited list, and with `with_history` the requester's carts,
-    and a known user's views and reviews."""
+    and a known user's views and reviews. An anonymous shopper (no session, no user) did nothing."""
+    if session_id is None and not user_id:
+        return RequesterActivity()
     session_table = Session._meta.db_table
     parts = [f"SELECT 'visited', CAST(visited_product_variants AS TEXT), 0 FROM {session_table} WHERE id = %s"]
     params: list = [session_id]

@@ -34,7 +34,7 @@ class EventData:
     (the time the batch arrived) is used then. The attribution and `time_spent` fields are only
     meaningful for the event kinds that have them."""
 
-    session_id: str
+    session_id: str | None  # None: an anonymous event, part of no session
     user_id: str | None
     product_id: int | None
     product_variant_sku: str
@@ -80,14 +80,24 @@ def _without_stored_history(model: type[EventBase], events: Sequence[EventData])
     historic = [e for e in events if e.create_at is not None]
     if not historic:
         return list(events)
-    stored: set[tuple[str, str, datetime]] = set()
-    sessions = list({e.session_id for e in historic})
+    stored: set[tuple[str | None, str, datetime]] = set()
+    since = min(e.create_at for e in historic)
+    sessions = list({e.session_id for e in historic if e.session_id is not None})
     for chunk in _chunks(sessions, _chunk_size()):
         stored.update(
             model.objects.using(DATABASE)
-            .filter(session_id__in=chunk, create_at__gte=min(e.create_at for e in historic))
+            .filter(session_id__in=chunk, create_at__gte=since)
             .values_list("session_id", "product_variant_sku", "create_at")
         )
+    anonymous = {(e.product_variant_sku, e.create_at) for e in historic if e.session_id is None}
+    if anonymous:
+        skus = list({sku for sku, _ in anonymous})
+        for chunk in _chunks(skus, _chunk_size()):
+            stored.update(
+                model.objects.using(DATABASE)
+                .filter(session_id__isnull=True, product_variant_sku__in=chunk, create_at__gte=since)
+                .values_list("session_id", "product_variant_sku", "create_at")
+            )
     kept: list[EventData] = []
     for event in events:
         if event.create_at is not None:
@@ -107,6 +117,8 @@ def _sessions_record(events: Sequence[EventData], *, append_visits: bool) -> Non
         return
     changes: dict[str, _SessionChange] = {}
     for event in events:
+        if event.session_id is None:
+            continue  # an anonymous event belongs to no session
         change = changes.get(event.session_id)
         when = event.occurred_at
         if change is None:

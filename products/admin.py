@@ -2,7 +2,17 @@
 
 from django.contrib import admin
 
-from products.models import Attribute, AttributeType, Category, Order, Product, ProductPrice, ProductType, ProductVariant
+from products.models import (
+    Attribute,
+    AttributeType,
+    Category,
+    ExtensionAttributeType,
+    Order,
+    Product,
+    ProductPrice,
+    ProductType,
+    ProductVariant,
+)
 
 
 @admin.register(ProductVariant)
@@ -28,6 +38,11 @@ class ProductPriceAdmin(admin.ModelAdmin):
 
 @admin.register(AttributeType)
 class AttributeTypeAdmin(admin.ModelAdmin):
+    list_display = ["id", "type_name", "type", "unit", "deleted"]
+
+
+@admin.register(ExtensionAttributeType)
+class ExtensionAttributeTypeAdmin(admin.ModelAdmin):
     list_display = ["id", "type_name", "type", "unit", "deleted"]
 
 

@@ -46,6 +46,21 @@ class AttributeType(models.Model):
         return self.type_name or f"attribute type {self.id}"
 
 
+class ExtensionAttributeType(models.Model):
+    """An ecoseller extension attribute type (`ExtAttributeType`). The backend numbers these
+    apart from the base attribute types but sends both as `AttributeType`; they are kept here so
+    that one never overwrites the other. No attribute the service uses refers to them."""
+
+    id = models.IntegerField(primary_key=True)
+    type = models.CharField(max_length=100, choices=AttributeType.Kind.choices, default=AttributeType.Kind.CATEGORICAL)
+    type_name = models.CharField(max_length=200, null=True, blank=True)
+    unit = models.CharField(max_length=200, null=True, blank=True)
+    deleted = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return self.type_name or f"extension attribute type {self.id}"
+
+
 class AttributeTypeProductType(models.Model):
     attribute_type = _link(AttributeType)
     product_type = _link(ProductType)
@@ -152,6 +167,9 @@ class Category(models.Model):
     id = models.IntegerField(primary_key=True)
     parent_id = models.IntegerField(null=True, blank=True, db_index=True)
     deleted = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name_plural = "categories"
 
 
 class CategoryAncestor(models.Model):

@@ -23,6 +23,7 @@ from products.models import (
     AttributeTypeProductType,
     Category,
     CategoryAncestor,
+    ExtensionAttributeType,
     Order,
     OrderProductVariant,
     Product,
@@ -55,6 +56,8 @@ class AttributeTypeData:
     type_name: str | None
     unit: str | None
     deleted: bool = False
+    # An ecoseller extension attribute type: its own id space, stored apart.
+    is_extension: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,13 +241,14 @@ def _numeric_value(raw_value: str | None) -> float | None:
 
 @transaction.atomic(using=DATABASE, savepoint=False)
 def attribute_type_upsert_many(*, attribute_types: Sequence[AttributeTypeData]) -> int:
-    items = _last_by_key(attribute_types, "id")
-    rows = [
-        (AttributeType(id=i.id, type=i.type, type_name=i.type_name, unit=i.unit, deleted=i.deleted), None)
-        for i in items
-    ]
-    _upsert(AttributeType, rows, key="id", fields=["type", "type_name", "unit", "deleted"])
-    return len(items)
+    """Base attribute types and extension attribute types, each upserted by id in its own table."""
+    stored = 0
+    for model, is_extension in ((AttributeType, False), (ExtensionAttributeType, True)):
+        items = _last_by_key([i for i in attribute_types if i.is_extension == is_extension], "id")
+        rows = [(model(id=i.id, type=i.type, type_name=i.type_name, unit=i.unit, deleted=i.deleted), None) for i in items]
+        _upsert(model, rows, key="id", fields=["type", "type_name", "unit", "deleted"])
+        stored += len(items)
+    return stored
 
 
 @transaction.atomic(using=DATABASE, savepoint=False)

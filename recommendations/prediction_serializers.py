@@ -2,7 +2,15 @@
 
 The ecoseller backend builds its query with URLSearchParams, so `variants` and
 `variants_in_cart` arrive as a JSON list, a comma-joined string, an empty string or a bare int
-(a single all-digit SKU); `user_id` may be an int, a string (an email) or null."""
+(a single all-digit SKU); `user_id` may be an int, a string (an email) or null. It also sends
+`country`, `pricelist` and (on product pages) `product_id`, which are accepted and not used.
+
+A key the service does not know, or a situation's key on another situation (`variants` on a
+CART request), answers 400 naming it: a typo must not pass silently as a popular-items answer.
+
+A missing or null `session_id`, and the placeholders `""`, `"undefined"` and `"null"` that a
+storefront sends before its session cookie exists, mean an anonymous shopper: no session
+history, nothing cached, nothing attributed to a session shared by every newcomer."""
 
 from __future__ import annotations
 
@@ -11,6 +19,7 @@ from rest_framework import serializers
 
 from recommendations.algorithms.base import RecommendationType
 from recommendations.pipeline import PredictionRequest
+from rs_project.fields import SessionIdField
 
 
 class SkuListField(serializers.Field):
@@ -47,9 +56,26 @@ class UserIdField(serializers.Field):
         return value
 
 
+# Keys the ecoseller backend sends that the service does not use.
+IGNORED_KEYS = ("country", "pricelist", "product_id")
+# The key that carries each situation's own input; it is refused on the other situations.
+SITUATION_KEYS = {
+    "category_id": RecommendationType.CATEGORY_LIST,
+    "variants": RecommendationType.PRODUCT_DETAIL,
+    "variants_in_cart": RecommendationType.CART,
+}
+
+
 class PredictRequestSerializer(serializers.Serializer):
-    recommendation_type = serializers.ChoiceField(choices=[t.value for t in RecommendationType])
-    session_id = serializers.CharField(max_length=100, allow_blank=True)
+    recommendation_type = serializers.ChoiceField(
+        choices=[t.value for t in RecommendationType],
+        error_messages={
+            "invalid_choice": '"{input}" is not a recommendation type; expected one of '
+            + ", ".join(t.value for t in RecommendationType)
+            + "."
+        },
+    )
+    session_id = SessionIdField()
     user_id = UserIdField(required=False, allow_null=True, default=None)
     category_id = serializers.IntegerField(required=False, allow_null=True, default=None)
     variants = SkuListField(required=False, default=())
@@ -62,8 +88,26 @@ class PredictRequestSerializer(serializers.Serializer):
             raise serializers.ValidationError(f"Ensure this value is less than or equal to {maximum}.")
         return value
 
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields) - set(IGNORED_KEYS), key=str)
+            if unknown:
+                known = ", ".join([*self.fields, *IGNORED_KEYS])
+                raise serializers.ValidationError(
+                    {str(key): [f"Unknown field; a prediction request takes {known}."] for key in unknown}
+                )
+        return super().to_internal_value(data)
+
     def validate(self, attrs: dict) -> dict:
-        if attrs["recommendation_type"] == RecommendationType.CATEGORY_LIST.value and attrs.get("category_id") is None:
+        situation = RecommendationType(attrs["recommendation_type"])
+        misplaced = {
+            key: [f"Not used by {situation.value} requests; only {owner.value} requests take it."]
+            for key, owner in SITUATION_KEYS.items()
+            if owner != situation and attrs.get(key) not in (None, ())
+        }
+        if misplaced:
+            raise serializers.ValidationError(misplaced)
+        if situation == RecommendationType.CATEGORY_LIST and attrs.get("category_id") is None:
             raise serializers.ValidationError({"category_id": ["This field is required for CATEGORY_LIST."]})
         return attrs
 

@@ -94,8 +94,12 @@ class Interactions:
     timestamps: np.ndarray  # POSIX seconds
 
 
-def requester_key(user_id: str | None, session_id: str | None) -> str:
-    return f"user:{user_id}" if user_id else f"session:{session_id}"
+def requester_key(user_id: str | None, session_id: str | None) -> str | None:
+    """The EASE row of an interaction: its user, else its session; None for an anonymous event
+    (no user, no session), which belongs to nobody's history."""
+    if user_id:
+        return f"user:{user_id}"
+    return f"session:{session_id}" if session_id else None
 
 
 def interactions(config: EASEConfig, *, until: datetime.datetime | None = None) -> Interactions:
@@ -105,8 +109,8 @@ def interactions(config: EASEConfig, *, until: datetime.datetime | None = None) 
     known = set(variant_skus())
     cells: dict[tuple[str, str], tuple[float, float]] = {}
 
-    def add(key: str, sku: str, weight: float, when: datetime.datetime) -> None:
-        if sku not in known or weight <= 0:
+    def add(key: str | None, sku: str, weight: float, when: datetime.datetime) -> None:
+        if key is None or sku not in known or weight <= 0:
             return
         stamp = when.timestamp()
         previous = cells.get((key, sku))
@@ -178,7 +182,8 @@ def session_sequences(
 ) -> SessionSequences:
     """Product-detail views grouped by session in time order (ties by arrival id)."""
     known = set(variant_skus())
-    queryset = ProductDetailEnter.objects.all()
+    # Anonymous views (no session) form no sequence.
+    queryset = ProductDetailEnter.objects.filter(session_id__isnull=False)
     if since:
         queryset = queryset.filter(create_at__gte=since)
     if until:

@@ -197,7 +197,7 @@ def build_products(tables: DumpTables, report: ImportReport) -> tuple[list[Sourc
         payloads.append(
             Sourced(
                 {"_model_class": "AttributeType", "id": type_id, "type": kind, "type_name": name,
-                 "unit": row.values.get("unit"), "deleted": bool(row.values.get("deleted"))},
+                 "unit": row.values.get("unit"), "deleted": bool(row.values.get("deleted")), "extension": False},
                 tables.origin(row),
             )
         )

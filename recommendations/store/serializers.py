@@ -16,6 +16,7 @@ from rest_framework import serializers
 
 from feedback.services import EventData, ReviewData
 from modelstore.config import ConfigError, RecommenderConfig, config_from_payload, known_model_names
+from modelstore.selectors import config_current
 from products.models import AttributeType
 from products.services import (
     AttributeData,
@@ -30,6 +31,7 @@ from products.services import (
     ProductVariantData,
     Timestamps,
 )
+from rs_project.fields import SessionIdField, session_id_or_none
 
 RECOMMENDATION_TYPES = ("HOMEPAGE", "CATEGORY_LIST", "PRODUCT_DETAIL", "CART")
 
@@ -122,14 +124,32 @@ class StoreSerializer(serializers.Serializer):
 
 
 class AttributeTypeSerializer(StoreSerializer):
+    """A base attribute type, or an ecoseller extension attribute type. The backend sends both as
+    `AttributeType` with ids from two separate sequences; only `ExtAttributeType.save()` sends a
+    `deleted` key, so a payload with `deleted` and without `extension` is an extension type and
+    is stored apart (it must not overwrite the base type of the same id). Other clients say which
+    it is with `extension` (true/false)."""
+
     id = _int()
     type = serializers.ChoiceField(choices=AttributeType.Kind.values, default=AttributeType.Kind.CATEGORICAL)
     type_name = _optional_text(200)
     unit = _optional_text(200)
+    extension = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        attrs = super().to_internal_value(data)
+        if attrs["extension"] is None:
+            attrs["extension"] = isinstance(data, dict) and "deleted" in data
+        return attrs
 
     def validate(self, attrs: dict[str, Any]) -> AttributeTypeData:
         return AttributeTypeData(
-            id=attrs["id"], type=attrs["type"], type_name=attrs["type_name"], unit=attrs["unit"], deleted=attrs["deleted"]
+            id=attrs["id"],
+            type=attrs["type"],
+            type_name=attrs["type_name"],
+            unit=attrs["unit"],
+            deleted=attrs["deleted"],
+            is_extension=bool(attrs["extension"]),
         )
 
 
@@ -318,6 +338,8 @@ class FastPathMixin:
             for name, field in self.fields.items():
                 if isinstance(field, serializers.ChoiceField):
                     kind, extra = "choice", frozenset(field.choices)
+                elif isinstance(field, SessionIdField):
+                    kind, extra = "session", None
                 elif isinstance(field, serializers.CharField):
                     kind, extra = "text", (field.max_length or math.inf, field.allow_blank)
                 elif isinstance(field, serializers.IntegerField):
@@ -375,6 +397,10 @@ class FastPathMixin:
             elif kind == "choice":
                 if kind_of_value is not str or value not in extra:
                     return None
+            elif kind == "session":
+                if kind_of_value is not str or len(value) > 100 or not value.isascii() or "\x00" in value:
+                    return None
+                value = session_id_or_none(value)
             elif kind == "user":
                 if kind_of_value is int:
                     value = str(value)
@@ -400,9 +426,11 @@ class FastPathMixin:
 
 
 class EventSerializer(FastPathMixin, serializers.Serializer):
-    """Fields every shopper event has. Events are immutable: a `deleted` key is ignored."""
+    """Fields every shopper event has. Events are immutable: a `deleted` key is ignored. An event
+    without a session (or with a placeholder such as "undefined") is an anonymous event: stored
+    with no session, it counts for popularity and coverage but joins no session history."""
 
-    session_id = serializers.CharField(max_length=100)
+    session_id = SessionIdField()
     user_id = UserIdField()
     product_id = _optional_int()
     product_variant_sku = serializers.CharField(max_length=255)
@@ -497,14 +525,16 @@ class ReviewSerializer(FastPathMixin, serializers.Serializer):
 
 
 class ConfigSerializer(serializers.Serializer):
-    """The dashboard's whole page state (camelCase keys, `modelsDisabled` keyed by model name or
-    by the dashboard's array index), validated against `RecommenderConfig`."""
+    """The dashboard's page state (camelCase keys, `modelsDisabled` keyed by model name or by
+    the dashboard's array index), validated against `RecommenderConfig`. Keys it omits keep the
+    current version's values: the ecoseller dashboard PUTs only the keys it knows, which must not
+    reset the service's own settings (diversity, similarity, popularity, trainer)."""
 
     def to_internal_value(self, data: Any) -> RecommenderConfig:
         if not isinstance(data, dict):
             raise serializers.ValidationError({"non_field_errors": ["Expected an object."]})
         try:
-            return config_from_payload({k: v for k, v in data.items() if k != "_model_class"})
+            return config_from_payload({k: v for k, v in data.items() if k != "_model_class"}, base=config_current())
         except ConfigError as error:
             raise serializers.ValidationError(error.errors) from error
 

@@ -72,7 +72,7 @@ def test_wrong_user_id_type_is_rejected():
 
 @pytest.mark.django_db(databases=ALL_DATABASES)
 def test_a_bad_element_rejects_the_whole_batch_naming_every_bad_index():
-    batch = [VARIANT, ENTER, {**ENTER, "product_id": "x"}, PRODUCT, "not an object", {**ENTER, "session_id": ""}]
+    batch = [VARIANT, ENTER, {**ENTER, "product_id": "x"}, PRODUCT, "not an object", {**ENTER, "session_id": "s" * 101}]
 
     response = post("/store_objects", batch)
 
@@ -80,7 +80,7 @@ def test_a_bad_element_rejects_the_whole_batch_naming_every_bad_index():
     assert response.json() == {
         "2": {"product_id": ["A valid integer is required."]},
         "4": {"non_field_errors": ["Expected an object."]},
-        "5": {"session_id": ["This field may not be blank."]},
+        "5": {"session_id": ["Ensure this field has no more than 100 characters."]},
     }
     assert (ProductVariant.objects.count(), Product.objects.count(), ProductDetailEnter.objects.count(), Session.objects.count()) == (0, 0, 0, 0)
 
