@@ -61,7 +61,9 @@ class EASEConfig:
 class GRU4RecConfig:
     num_epochs_options: tuple[int, ...] = (10,)
     batch_size_options: tuple[int, ...] = (48,)
-    embedding_size_options: tuple[int, ...] = (100,)
+    # 0: the item embedding is tied to the output embedding (the measured best on rsc15); a
+    # positive size trains a separate input embedding of that size.
+    embedding_size_options: tuple[int, ...] = (0,)
     hidden_size_options: tuple[int, ...] = (128,)
     learning_rate_options: tuple[float, ...] = (0.07,)
     incremental_trainings: int = 10
@@ -93,15 +95,20 @@ class RecommenderConfig:
     retrieval_size: int = 1000
     ordering_size: int = 50
     diversity_weight: float = 0.3
+    # Shops show a product once: only its best variant makes the list.
+    one_variant_per_product: bool = True
     models_disabled: dict[str, bool] = field(default_factory=dict)
+    # The session model comes first wherever it serves: it answers about what the shopper does
+    # now; EASE (the shopper's whole history) answers when the session has nothing it knows. On
+    # a product page, the product's neighbours come before the shopper's general tastes.
     homepage_retrieval_cascade: tuple[str, ...] = ("ease", "popularity", "selection")
-    homepage_scoring_cascade: tuple[str, ...] = ("ease", "gru4rec", "popularity", "selection")
+    homepage_scoring_cascade: tuple[str, ...] = ("gru4rec", "ease", "popularity", "selection")
     category_list_retrieval_cascade: tuple[str, ...] | None = None
-    category_list_scoring_cascade: tuple[str, ...] = ("ease", "gru4rec", "popularity", "selection")
+    category_list_scoring_cascade: tuple[str, ...] = ("gru4rec", "ease", "popularity", "selection")
     product_detail_retrieval_cascade: tuple[str, ...] = ("similarity", "popularity", "selection")
-    product_detail_scoring_cascade: tuple[str, ...] = ("ease", "gru4rec", "similarity", "popularity", "selection")
+    product_detail_scoring_cascade: tuple[str, ...] = ("gru4rec", "similarity", "ease", "popularity", "selection")
     cart_retrieval_cascade: tuple[str, ...] = ("similarity", "popularity", "selection")
-    cart_scoring_cascade: tuple[str, ...] = ("ease", "gru4rec", "similarity", "popularity", "selection")
+    cart_scoring_cascade: tuple[str, ...] = ("gru4rec", "ease", "similarity", "popularity", "selection")
     ease_config: EASEConfig = field(default_factory=EASEConfig)
     gru4rec_config: GRU4RecConfig = field(default_factory=GRU4RecConfig)
     similarity_config: SimilarityConfig = field(default_factory=SimilarityConfig)
@@ -197,7 +204,9 @@ def _check_bounds(name: str, value: float, errors: dict[str, list[str]], path: s
         errors.setdefault(path, []).append(f"Must be between {low:g} and {high:g}.")
 
 
-def _build(cls: type, payload: dict[str, Any], errors: dict[str, list[str]], prefix: str = "") -> Any:
+def _build(cls: type, payload: dict[str, Any], errors: dict[str, list[str]], base: Any, prefix: str = "") -> Any:
+    """An instance of the config dataclass `cls` from `payload`; a field the payload does not
+    give keeps its value in `base`."""
     hints = typing.get_type_hints(cls)
     kwargs: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
@@ -212,15 +221,17 @@ def _build(cls: type, payload: dict[str, Any], errors: dict[str, list[str]], pre
             if not isinstance(raw, dict):
                 errors.setdefault(path, []).append("Must be an object.")
                 continue
-            kwargs[f.name] = _build(annotation, raw, errors, prefix=f"{path}.")
+            kwargs[f.name] = _build(annotation, raw, errors, getattr(base, f.name), prefix=f"{path}.")
         else:
             kwargs[f.name] = _coerce(f.name, annotation, raw, errors, path)
     if errors:
         return None
-    return cls(**kwargs)
+    return dataclasses.replace(base, **kwargs)
 
 
-def _models_disabled(payload: dict[str, Any], errors: dict[str, list[str]]) -> dict[str, bool]:
+def _models_disabled(payload: dict[str, Any], errors: dict[str, list[str]], base: dict[str, bool]) -> dict[str, bool]:
+    if "modelsDisabled" not in payload and "models_disabled" not in payload:
+        return dict(base)
     raw = payload.get("modelsDisabled", payload.get("models_disabled", {})) or {}
     if not isinstance(raw, dict):
         errors.setdefault("modelsDisabled", []).append("Must be an object of model name to true/false.")
@@ -250,7 +261,8 @@ def _models_disabled(payload: dict[str, Any], errors: dict[str, list[str]]) -> d
         if name == "dummy" and flag:
             errors.setdefault("modelsDisabled", []).append("dummy is the last resort and cannot be disabled.")
             continue
-        result[name] = flag
+        if flag:  # enabled is the default: only the disabled ones are kept
+            result[name] = True
     return result
 
 
@@ -260,14 +272,16 @@ def known_model_names() -> frozenset[str]:
     return frozenset(MODELS)
 
 
-def config_from_payload(payload: dict[str, Any]) -> RecommenderConfig:
-    """Validate a dashboard, API, admin or stored payload; fields it does not give keep their
-    defaults. Raises `ConfigError` naming every bad field."""
+def config_from_payload(payload: dict[str, Any], base: RecommenderConfig | None = None) -> RecommenderConfig:
+    """Validate a dashboard, API, admin or stored payload; a field it does not give (at any
+    depth: `{"trainerConfig": {"maxAttempts": 5}}` gives one field) keeps its value in `base`,
+    the defaults by default. Raises `ConfigError` naming every bad field."""
     if not isinstance(payload, dict):
         raise ConfigError({"non_field_errors": ["A config must be a JSON object."]})
+    base = base or DEFAULT_CONFIG
     errors: dict[str, list[str]] = {}
-    disabled = _models_disabled(payload, errors)
-    config = _build(RecommenderConfig, payload, errors)
+    disabled = _models_disabled(payload, errors, base.models_disabled)
+    config = _build(RecommenderConfig, payload, errors, base)
     if config is not None:
         known = known_model_names()
         for name in CASCADE_FIELDS:
@@ -292,6 +306,10 @@ FIELD_INFO: dict[str, tuple[str, str]] = {
         "Diversity weight",
         "0 keeps the scoring order; 1 orders the head by diversity alone. In between, each pick trades relevance for distance to what is already picked.",
     ),
+    "one_variant_per_product": (
+        "One variant per product",
+        "Show only the best variant of each product in a list (off: several variants of one product may appear).",
+    ),
     "homepage_retrieval_cascade": ("Homepage retrieval", "Models that retrieve candidates for the homepage, first available wins."),
     "homepage_scoring_cascade": ("Homepage scoring", "Models that score homepage candidates."),
     "category_list_retrieval_cascade": (
@@ -312,7 +330,11 @@ FIELD_INFO: dict[str, tuple[str, str]] = {
     "review_weight": ("Review weight", "Weight of a review (times rating / 5) in the EASE matrix."),
     "num_epochs_options": ("Number of epochs options", "Epoch counts tried."),
     "batch_size_options": ("Batch size options", "Mini-batch sizes tried."),
-    "embedding_size_options": ("Embedding size options", "Item embedding sizes tried (0: tied to the output embedding)."),
+    "embedding_size_options": (
+        "Embedding size options",
+        "Item embedding sizes tried: 0 ties the item embedding to the output embedding (its size is the hidden size); "
+        "a positive size trains a separate input embedding of that size.",
+    ),
     "hidden_size_options": ("Hidden size options", "GRU hidden state sizes tried."),
     "learning_rate_options": ("Learning rate options", "Learning rates tried."),
     "incremental_trainings": ("Incremental trainings", "Incremental trainings between two full trainings."),

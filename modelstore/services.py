@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from modelstore.config import RecommenderConfig, TrainerConfig, config_from_payload, known_model_names
 from modelstore.models import ConfigVersion, TrainerQueueItem, TrainingDataMark
+from modelstore.selectors import config_current
 
 Status = TrainerQueueItem.Status
 
@@ -21,10 +22,15 @@ _CLAIM_LOCK_KEY = zlib.crc32(b"modelstore.trainer_queue.claim")
 
 @transaction.atomic(using="modelstore")
 def config_version_create(*, payload: dict[str, Any] | RecommenderConfig, created_by: str = "") -> ConfigVersion:
-    """Validate and store a new config version; it becomes the current config.
+    """Validate and store a new config version; it becomes the current config. A payload that
+    omits fields keeps the current version's values for them (the ecoseller dashboard sends
+    only the keys it knows).
 
     Raises `ConfigError` (nothing stored) when the payload is invalid."""
-    config = payload if isinstance(payload, RecommenderConfig) else config_from_payload(payload)
+    if isinstance(payload, RecommenderConfig):
+        config = payload
+    else:
+        config = config_from_payload(payload, base=config_current())
     return ConfigVersion.objects.create(data=config.to_data(), created_by=created_by)
 
 

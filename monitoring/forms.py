@@ -111,15 +111,19 @@ OPTION_SECTIONS = {
 }
 
 
+GENERAL_FIELDS = ("retrieval_size", "ordering_size", "diversity_weight", "one_variant_per_product")
+
+
 class ConfigurationForm(forms.Form):
     retrieval_size = forms.IntegerField()
     ordering_size = forms.IntegerField()
     diversity_weight = forms.FloatField()
+    one_variant_per_product = forms.BooleanField(required=False)
 
     def __init__(self, *args, config: RecommenderConfig, **kwargs):
         self.config = config
         super().__init__(*args, **kwargs)
-        for name in ("retrieval_size", "ordering_size", "diversity_weight"):
+        for name in GENERAL_FIELDS:
             self._describe(name)
             self.initial.setdefault(name, getattr(config, name))
         for name in MODELS:
@@ -194,7 +198,7 @@ class ConfigurationForm(forms.Form):
         """The current config with what the page edits replaced (snake_case)."""
         data = self.config.to_data()
         cleaned = self.cleaned_data
-        for name in ("retrieval_size", "ordering_size", "diversity_weight"):
+        for name in GENERAL_FIELDS:
             data[name] = cleaned[name]
         data["models_disabled"] = {
             name: not cleaned[f"enabled_{name}"]
@@ -219,7 +223,7 @@ class ConfigurationForm(forms.Form):
 
     # -- groups for the template --------------------------------------------------------------
     def general_fields(self):
-        return [self[n] for n in ("retrieval_size", "ordering_size", "diversity_weight")]
+        return [self[n] for n in GENERAL_FIELDS]
 
     def model_toggles(self) -> dict[str, Any]:
         """Model name → its "Enabled" checkbox. Names, not classes: a template calls a callable

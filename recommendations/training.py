@@ -120,12 +120,17 @@ def _gru4rec_params(config: RecommenderConfig):
     from recommendations.algorithms.gru4rec import GRU4RecParams
 
     gru = config.gru4rec_config
+    # An embedding size of 0 means the tied ("constrained") input; a positive one a separate
+    # input embedding of that size. Combinations that do not apply are merged by GRU4RecParams.
+    sizes = gru.embedding_size_options
+    inputs = tuple(dict.fromkeys("constrained" if size == 0 else "embedding" for size in sizes))
     return _params(
         GRU4RecParams,
         {
             "num_epochs_options": gru.num_epochs_options,
             "batch_size_options": gru.batch_size_options,
-            "embedding_size_options": gru.embedding_size_options,
+            "embedding_size_options": tuple(size for size in sizes if size > 0) or (1,),
+            "input_options": inputs,
             "hidden_size_options": gru.hidden_size_options,
             "learning_rate_options": gru.learning_rate_options,
         },

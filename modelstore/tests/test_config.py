@@ -19,7 +19,7 @@ def test_defaults_apply_when_no_config_is_stored():
     assert config.retrieval_size == 1000
     assert config.ordering_size == 50
     assert config.homepage_retrieval_cascade == ("ease", "popularity", "selection")
-    assert config.product_detail_scoring_cascade == ("ease", "gru4rec", "similarity", "popularity", "selection")
+    assert config.product_detail_scoring_cascade == ("gru4rec", "similarity", "ease", "popularity", "selection")
     assert config.category_list_retrieval_cascade is None
     assert config.ease_config.l2_options == (1.0, 10.0, 100.0)
     assert config.ease_config.reviews_multiplier == 0.5
@@ -59,7 +59,7 @@ def test_dashboard_page_state_is_accepted_with_models_disabled_by_index_or_name(
     assert config.homepage_retrieval_cascade == ("popularity", "ease", "selection")
     assert config.ease_config.l2_options == (50.0, 500.0)
     assert config.gru4rec_config.num_epochs_options == (2,)
-    assert config.models_disabled == {"ease": True, "gru4rec": True, "popularity": False}
+    assert config.models_disabled == {"ease": True, "gru4rec": True}
     assert config.is_disabled("ease") and not config.is_disabled("popularity")
     assert version.data["retrieval_size"] == 500
 

@@ -3,9 +3,9 @@
 from pathlib import Path
 
 import pytest
-from django.utils import timezone
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from conftest import ALL_DATABASES
 from modelstore.models import (
@@ -165,3 +165,33 @@ def test_incremental_training_without_new_sessions_is_skipped():
 
     assert second.outcome == "SKIPPED" and "no new sessions" in second.reason
     assert LatestIdentifier.objects.get(model_name="gru4rec").identifier == first.identifier
+
+
+@pytest.mark.parametrize(
+    "sizes, expected",
+    [
+        ([0], [("constrained", 16)]),
+        ([8], [("embedding", 8)]),
+        ([0, 8, 12], [("constrained", 16), ("embedding", 8), ("embedding", 12)]),
+    ],
+)
+def test_gru4rec_embedding_size_options_choose_a_tied_or_a_separate_input_embedding(sizes, expected):
+    items = [f"i{k}" for k in range(5)]
+    make_catalogue({sku: {"product": k} for k, sku in enumerate(items)})
+    make_sessions({f"s{n}": [items[(n + k) % 5] for k in range(4)] for n in range(40)})
+    config_version_create(
+        payload={
+            "gru4recConfig": {
+                "numEpochsOptions": [1],
+                "hiddenSizeOptions": [16],
+                "batchSizeOptions": [8],
+                "embeddingSizeOptions": sizes,
+                "eventsMultiplier": 1,
+            }
+        }
+    )
+
+    outcome = model_train(model_name="gru4rec")
+
+    steps = TrainingStepStarted.objects.filter(model_identifier=outcome.identifier).order_by("create_at")
+    assert [(step.hyperparameters["input"], step.hyperparameters["embedding_size"]) for step in steps] == expected
