@@ -28,7 +28,7 @@ CATEGORY_RETRIEVAL = "category"
 @dataclass(frozen=True)
 class PredictionRequest:
     recommendation_type: RecommendationType
-    session_id: str
+    session_id: str | None  # None: an anonymous shopper, with no session history
     user_id: str | None = None
     category_id: int | None = None
     variants: tuple[str, ...] = ()
@@ -45,6 +45,9 @@ class PredictionAnswer:
     durations: dict[str, float] = field(default_factory=dict)
     product_positions: dict[str, int] = field(default_factory=dict)
     from_cache: bool = False
+    # The model that placed each item: the scoring model when it scored the item, else the
+    # retrieval model whose candidates filled the list (in that model's order).
+    served_by: list[str] = field(default_factory=list)
 
     def rs_items(self) -> list[dict]:
         name, identifier = self.scoring_model
@@ -56,6 +59,7 @@ class PredictionAnswer:
                     "model_identifier": identifier,
                     "model_name": name,
                     "position": position,
+                    "served_by": self.served_by[position] if position < len(self.served_by) else name,
                 },
             }
             for position, sku in enumerate(self.items)
@@ -87,10 +91,18 @@ def _requester_history(
     for sku, rating in activity.reviews:
         add(sku, weights.review_weight * max(rating, 0) / 5.0)
         done.add(sku)
-    by_requester = {"order__user_id": request.user_id} if request.user_id else {"order__session_id": request.session_id}
-    for sku in OrderProductVariant.objects.filter(**by_requester, order__deleted=False).values_list(
-        "product_variant_sku", flat=True
-    )[:500]:
+    if request.user_id:
+        by_requester = {"order__user_id": request.user_id}
+    elif request.session_id:
+        by_requester = {"order__session_id": request.session_id}
+    else:
+        by_requester = None
+    ordered = (
+        OrderProductVariant.objects.filter(**by_requester, order__deleted=False).values_list("product_variant_sku", flat=True)[:500]
+        if by_requester
+        else ()
+    )
+    for sku in ordered:
         add(sku, weights.order_weight)
         done.add(sku)
     return tuple(strongest.items()), frozenset(done)
@@ -117,10 +129,19 @@ def _context(state: ServingState, request: PredictionRequest) -> PredictContext:
             if product is not None:
                 exclude.update(snapshot.variants_of.get(product, ()))
     if request.recommendation_type == RecommendationType.CART:
-        exclude.update(request.variants_in_cart)
+        # What is in the cart, and the other variants of its products.
+        for sku in request.variants_in_cart:
+            exclude.add(sku)
+            product = snapshot.product_of.get(sku)
+            if product is not None:
+                exclude.update(snapshot.variants_of.get(product, ()))
     uses_history = _uses_requester_history(state, request)
     activity = requester_activity(session_id=request.session_id, user_id=request.user_id, with_history=uses_history)
     session_history = activity.visited
+    if viewed is not None and (not session_history or session_history[-1] != viewed):
+        # The shopper is on this product's page now, whether or not its view event arrived
+        # before this request: session models answer about the product, not the session alone.
+        session_history = (*session_history, viewed)
     user_history: tuple[tuple[str, float], ...] = ()
     if uses_history:
         user_history, done = _requester_history(state, request, activity)
@@ -153,6 +174,42 @@ def cascade_models(state: ServingState, recommendation_type: RecommendationType,
         if model is not None and model.can_serve(recommendation_type, phase):
             models.append(model)
     return models
+
+
+def _retrieve(
+    models: list[PredictionModel], context: PredictContext, size: int
+) -> tuple[PredictionModel, list[str], dict[str, str]]:
+    """Candidates from the retrieval cascade: the first ready model's, then, while fewer than
+    `size` were found, the next ready models' (what they add, in their order), so a model that
+    knows only part of the catalogue (EASE knows what someone interacted with) does not leave
+    the list short. Returns the first model that answered, the candidates, and for each
+    candidate the name of the model that supplied it."""
+    last = len(models) - 1
+    first: PredictionModel | None = None
+    candidates: list[str] = []
+    supplier: dict[str, str] = {}
+    for position, model in enumerate(models):
+        if len(candidates) >= size:
+            break
+        try:
+            if position < last and not model.is_ready(context):
+                continue
+            found = model.retrieve(context, size)
+        except Exception:
+            if position == last and first is None:
+                raise
+            logger.exception("model %s failed in retrieval; falling back", model.name)
+            continue
+        for sku in found:
+            if sku not in supplier:
+                supplier[sku] = model.name
+                candidates.append(sku)
+                if len(candidates) >= size:
+                    break
+        if first is None and (found or position == last):
+            first = model
+    assert first is not None, "a cascade always ends with dummy"
+    return first, candidates, supplier
 
 
 def _first_answer(models: list[PredictionModel], context: PredictContext, phase: Phase, call) -> tuple[PredictionModel, list]:
@@ -215,27 +272,41 @@ def _order(state: ServingState, items: list[str]) -> list[str]:
     return ordered + items[size:]
 
 
-def _filter(state: ServingState, items: list[str], exclude: frozenset[str], enough: int | None) -> list[str]:
-    """Available, not excluded, no repeats; in-stock variants before out-of-stock ones. With
+def _filter(
+    state: ServingState, items: list[str], exclude: frozenset[str], enough: int | None
+) -> tuple[list[str], list[str]]:
+    """Available, not excluded, no repeats and, with `one_variant_per_product`, only the best
+    variant of each product; split into (in stock, out of stock), each in the given order. With
     `enough`, stops once that many in-stock variants are found: nothing after them could reach
     the answer."""
-    catalogue = state.snapshot.catalogue
+    snapshot = state.snapshot
+    catalogue = snapshot.catalogue
     index = catalogue.index
     is_available = catalogue.is_available
     in_stock_flags = catalogue.in_stock
-    in_stock, out_of_stock, seen = [], [], set()
+    product_of = snapshot.product_of if state.config.one_variant_per_product else None
+    in_stock: list[str] = []
+    out_of_stock: list[str] = []
+    seen: set[str] = set()
+    products: set[int] = set()
     for sku in items:
         position = index.get(sku)
         if position is None or sku in seen or sku in exclude or not is_available[position]:
             continue
         seen.add(sku)
+        if product_of is not None:
+            product = product_of.get(sku)
+            if product is not None:
+                if product in products:
+                    continue
+                products.add(product)
         if in_stock_flags[position]:
             in_stock.append(sku)
             if enough is not None and len(in_stock) >= enough:
                 break
         else:
             out_of_stock.append(sku)
-    return in_stock + out_of_stock
+    return in_stock, out_of_stock
 
 
 # --- the pipeline --------------------------------------------------------------------------
@@ -254,8 +325,10 @@ def _cache_key(request: PredictionRequest) -> str:
 def prediction_run(request: PredictionRequest, *, store: bool = True) -> PredictionAnswer:
     state = serving_state()
     is_category = request.recommendation_type == RecommendationType.CATEGORY_LIST
+    # An anonymous answer is not cached: newcomers must not share one cached list.
+    is_cached = is_category and request.session_id is not None
     cache_signature = f"{state.signature};catalogue={state.snapshot.revision};limit={request.limit}"
-    if is_category:
+    if is_cached:
         cached = cache.get(_cache_key(request))
         if cached and cached["category_id"] == request.category_id and cached["signature"] == cache_signature:
             answer = cached["answer"]
@@ -265,16 +338,13 @@ def prediction_run(request: PredictionRequest, *, store: bool = True) -> Predict
     context = _context(state, request)
     started = time.perf_counter()
     products: list[int] = []
+    supplier: dict[str, str] = {}
     if is_category:
         products, candidates = catalogue_skus_in_category(state.snapshot, category_descendants(request.category_id))
         retrieval = (CATEGORY_RETRIEVAL, CATEGORY_RETRIEVAL)
     else:
-        size = state.config.retrieval_size
-        model, candidates = _first_answer(
-            cascade_models(state, request.recommendation_type, Phase.RETRIEVAL),
-            context,
-            Phase.RETRIEVAL,
-            lambda m: m.retrieve(context, size),
+        model, candidates, supplier = _retrieve(
+            cascade_models(state, request.recommendation_type, Phase.RETRIEVAL), context, state.config.retrieval_size
         )
         retrieval = (model.name, model.identifier or model.name)
     retrieved_at = time.perf_counter()
@@ -288,11 +358,14 @@ def prediction_run(request: PredictionRequest, *, store: bool = True) -> Predict
     scored_at = time.perf_counter()
 
     enough = None if request.limit is None else max(request.limit, state.config.ordering_size)
-    items = _filter(state, [sku for sku, _ in scored], context.exclude, enough)
-    items = _order(state, items)
+    in_stock, out_of_stock = _filter(state, [sku for sku, _ in scored], context.exclude, enough)
+    # Diversity re-ranks within the in-stock variants only: stock order survives every phase.
+    items = _order(state, in_stock) + out_of_stock
     if request.limit is not None:
         items = items[: request.limit]
     ordered_at = time.perf_counter()
+    unscored = {sku for sku, score in scored if score == float("-inf")}
+    served_by = [supplier.get(sku, scorer.name) if sku in unscored else scorer.name for sku in items]
 
     answer = PredictionAnswer(
         items=items,
@@ -305,6 +378,7 @@ def prediction_run(request: PredictionRequest, *, store: bool = True) -> Predict
             "ordering": ordered_at - scored_at,
         },
         product_positions=_product_positions(state, products, items) if is_category else {},
+        served_by=served_by,
     )
     if store:
         prediction_result_record(
@@ -320,7 +394,7 @@ def prediction_run(request: PredictionRequest, *, store: bool = True) -> Predict
             ordering_duration=answer.durations["ordering"],
             predicted_items=items,
         )
-    if is_category:
+    if is_cached:
         cache.set(
             _cache_key(request),
             {"category_id": request.category_id, "signature": cache_signature, "answer": answer},
@@ -330,15 +404,18 @@ def prediction_run(request: PredictionRequest, *, store: bool = True) -> Predict
 
 
 def _product_positions(state: ServingState, products: list[int], items: list[str]) -> dict[str, int]:
-    """Position of every product the category retrieval covered, best first: the best position
-    among its variants in the ordered list; products whose variants were all filtered out (or
-    cut by the limit) share the last position."""
-    position_of = {sku: i for i, sku in enumerate(items)}
-    worst = len(items)
+    """Position 0..n-1 of every product of the category that a shopper can see, best first: a
+    product ranks where its best variant stands in the ordered list. Products none of whose
+    variants made the list (unpublished, deleted, all variants deleted, or cut by a limit) get
+    no position; the client sorts them after the others."""
+    in_category = set(products)
+    product_of = state.snapshot.product_of
     variants_of = state.snapshot.variants_of
-    positions = {
-        product_id: min((position_of.get(sku, worst) for sku in variants_of.get(product_id, ())), default=worst)
-        for product_id in products
-    }
-    ranked = sorted(positions.items(), key=lambda item: (item[1], item[0]))
-    return {str(product_id): position for product_id, position in ranked}
+    listed = set(items)
+    first_product = {sku: product for product in products for sku in variants_of.get(product, ()) if sku in listed}
+    ranked: dict[int, int] = {}
+    for sku in items:
+        product = first_product.get(sku, product_of.get(sku))
+        if product in in_category and product not in ranked:
+            ranked[product] = len(ranked)
+    return {str(product_id): position for product_id, position in ranked.items()}

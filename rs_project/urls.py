@@ -15,3 +15,8 @@ urlpatterns = [
     path("", include("monitoring.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler400 = "rs_project.exceptions.bad_request"
+handler403 = "rs_project.exceptions.permission_denied"
+handler404 = "rs_project.exceptions.not_found"
+handler500 = "rs_project.exceptions.server_error"

@@ -32,6 +32,8 @@ def _shop(**overrides):
         products={0: {"category": 1}, 1: {"category": 2}, 2: {"category": 2}, 5: {"category": 3}},
         categories={1: None, 2: 1, 3: None},
     )
+    # These tests look at variants; showing one variant per product has tests of its own.
+    config_version_create(payload={"oneVariantPerProduct": False})
 
 
 def _body(recommendation_type, **extra):
@@ -126,7 +128,10 @@ def test_gru4rec_serves_only_sessions_with_history(recommendation_type):
     assert model_train(model_name="gru4rec").outcome == "COMPLETED"
 
     with_history = _predict(_body(recommendation_type, session_id="t3"))
-    without_history = _predict(_body(recommendation_type, session_id="unknown-session"))
+    # A product page's viewed variant is part of the session's history: here one unknown to
+    # the model, so that the session has no known history at all.
+    unknown = {"variants": ["nope"]} if recommendation_type == "PRODUCT_DETAIL" else {}
+    without_history = _predict(_body(recommendation_type, session_id="unknown-session", **unknown))
 
     assert _model(with_history) == {"gru4rec"}
     assert _model(without_history) == {"selection"}
@@ -174,12 +179,12 @@ def test_product_detail_excludes_the_viewed_variant_and_its_siblings():
     assert len(skus) == 10
 
 
-def test_cart_excludes_what_is_already_in_the_cart():
+def test_cart_excludes_what_is_already_in_the_cart_and_the_other_variants_of_its_products():
     _shop()
 
     skus = _skus(_predict(_body("CART", variants_in_cart=["v1", "v8"], limit=None)))
 
-    assert set(skus) == {f"v{i}" for i in range(12)} - {"v1", "v8"}
+    assert set(skus) == {f"v{i}" for i in range(12)} - {"v0", "v1", "v8", "v9"}
 
 
 @pytest.mark.parametrize("recommendation_type", TYPES)
@@ -187,7 +192,8 @@ def test_out_of_stock_variants_come_after_in_stock_ones(recommendation_type):
     _shop(v0={"stock": 0}, v2={"stock": 0}, v3={"stock": -1})
     make_orders([("x", "v2", 50)])  # the best seller is out of stock
 
-    skus = _skus(_predict(_body(recommendation_type, limit=None, variants=["v10"])))
+    viewed = {"variants": ["v10"]} if recommendation_type == "PRODUCT_DETAIL" else {}
+    skus = _skus(_predict(_body(recommendation_type, limit=None, **viewed)))
 
     out = [s for s in skus if s in {"v0", "v2", "v3"}]
     assert out and skus[-len(out):] == out
@@ -395,10 +401,9 @@ def test_ease_serves_known_users_and_sessions_from_their_current_history_and_ski
     )
     config_version_create(payload={"easeConfig": {"l2Options": [1.0]}})
     assert model_train(model_name="ease").outcome == "COMPLETED"
-    from products.models import Order, OrderProductVariant
-
     # A new user who reviewed v6 and bought v7: more of the second taste, without v6 and v7.
     from feedback.models import Review
+    from products.models import Order, OrderProductVariant
 
     Review.objects.create(id=9999, user_id="newcomer", session_id="n1", product_variant_sku="v6", rating=5)
     order = Order.objects.create(session_id="n1", user_id="newcomer")
