@@ -5,12 +5,19 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# PyTorch's CPU build (about 200 MB). The default index's Linux build bundles CUDA (several GB);
+# where this index cannot be reached, the default index's build is installed instead.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+TORCH := $(shell grep '^torch==' requirements.txt)
+DATA_DIR ?= $(or $(RS_DATA_DIR),var)
 
-.PHONY: run test install migrate demo serve
+.PHONY: run test install migrate demo serve reset
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --retries 1 --timeout 15 --index-url $(TORCH_INDEX) "$(TORCH)" \
+	  || $(PY) -m pip install --quiet "$(TORCH)"
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
@@ -37,3 +44,8 @@ serve: migrate
 
 test: install
 	$(PY) -m pytest
+
+# Forget the demo: the SQLite databases, model artefacts and cache under $(DATA_DIR) (not the
+# virtualenv). The next `make run` generates (or with DEMO_ARGS=--ecoseller imports) a new shop.
+reset:
+	rm -rf "$(DATA_DIR)"

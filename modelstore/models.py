@@ -82,6 +82,8 @@ class TrainingStarted(ImmutableModel):
     create_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = "training started"
+        verbose_name_plural = "trainings started"
         indexes = [models.Index(fields=["model_name", "create_at"], name="training_started_idx")]
 
 
@@ -96,6 +98,10 @@ class TrainingFinished(ImmutableModel):
     error = models.TextField(blank=True, default="")
     create_at = models.DateTimeField(default=timezone.now)
 
+    class Meta:
+        verbose_name = "training finished"
+        verbose_name_plural = "trainings finished"
+
 
 class TrainingStepStarted(ImmutableModel):
     step_id = models.UUIDField(primary_key=True, default=uuid.uuid4)
@@ -105,6 +111,10 @@ class TrainingStepStarted(ImmutableModel):
     hyperparameters = models.JSONField(default=dict)
     create_at = models.DateTimeField(default=timezone.now)
 
+    class Meta:
+        verbose_name = "training step started"
+        verbose_name_plural = "training steps started"
+
 
 class TrainingStepFinished(ImmutableModel):
     step_id = models.UUIDField(primary_key=True)
@@ -112,6 +122,10 @@ class TrainingStepFinished(ImmutableModel):
     model_identifier = models.CharField(max_length=255)
     metrics = models.JSONField(default=dict)
     create_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "training step finished"
+        verbose_name_plural = "training steps finished"
 
 
 class TrainingStatistics(ImmutableModel):

@@ -35,3 +35,26 @@ def percentage(value: float | None) -> str:
 
 def count(value: int | None) -> str:
     return NO_DATA if value is None else f"{value:,}"
+
+
+def number(value: float, digits: int = 4) -> str:
+    """4 significant digits for floats (0.35412345 → "0.3541"), integers as they are."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    return str(value) if isinstance(value, int) else f"{value:.{digits}g}"
+
+
+def metric_lines(values: dict | None) -> list[str]:
+    """A training's metrics or hyperparameters as "name: value" lines, sorted by name, numbers
+    to 4 significant digits, lists as comma-separated values."""
+    if not values:
+        return []
+
+    def shown(value) -> str:
+        if isinstance(value, (list, tuple)):
+            return ", ".join(shown(v) for v in value)
+        if isinstance(value, dict):
+            return "; ".join(f"{k} {shown(v)}" for k, v in sorted(value.items()))
+        return number(value)
+
+    return [f"{name}: {shown(value)}" for name, value in sorted(values.items())]

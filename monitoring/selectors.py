@@ -73,8 +73,8 @@ PERFORMANCE_INFO: dict[str, dict[str, str]] = {
     "coverage": {
         "title": "Coverage",
         "description": (
-            "Distinct catalogue products that appeared in the recommendation lists served in the range, "
-            "as a share of all products in the catalogue."
+            "Distinct catalogue variants that appeared in the recommendation lists served in the range, "
+            "as a share of all variants in the catalogue (not deleted)."
         ),
     },
     "clickThroughRate": {

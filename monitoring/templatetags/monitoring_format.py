@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 from django import template
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
 
 from monitoring import formatting
 
@@ -18,7 +18,9 @@ register.filter("count", formatting.count)
 
 
 @register.filter
-def compact_json(value) -> str:
-    if not value:
+def metric_lines(value) -> SafeString | str:
+    """One escaped line per metric (see `formatting.metric_lines`)."""
+    lines = formatting.metric_lines(value)
+    if not lines:
         return formatting.NO_DATA
-    return json.dumps(value, sort_keys=True, separators=(", ", ": "))
+    return format_html_join("", '<span class="line">{}</span>', ((line,) for line in lines))

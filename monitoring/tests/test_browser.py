@@ -8,6 +8,7 @@ Set `MONITORING_SCREENSHOT_DIR` to keep the screenshots it takes (otherwise a te
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import os
 import shutil
@@ -17,6 +18,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from conftest import ALL_DATABASES
+from modelstore.config import DEFAULT_CONFIG
 from modelstore.models import ConfigVersion, TrainingFinished, TrainingStarted, TrainingStatistics
 from modelstore.selectors import config_current
 from monitoring.tests.factories import click, enter, prediction
@@ -188,10 +190,7 @@ def test_staff_logs_in_sees_the_charts_and_reorders_a_cascade(live_server, brows
     assert ConfigVersion.objects.count() == 1
     assert ConfigVersion.objects.get().created_by == "operator"
     assert config_current().product_detail_retrieval_cascade == ("popularity", "similarity", "selection")
-    assert config_current().product_detail_scoring_cascade == (
-        "ease",
-        "gru4rec",
-        "similarity",
-        "popularity",
-        "selection",
+    # Everything the operator did not touch is as it was: the other cascades, every model enabled.
+    assert config_current() == dataclasses.replace(
+        DEFAULT_CONFIG, product_detail_retrieval_cascade=("popularity", "similarity", "selection")
     )

@@ -28,7 +28,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, ecoseller: bool, data_dir: str, **options) -> None:
         if ProductVariant.objects.exists():
-            self.stdout.write("the catalogue is not empty: keeping the stored data")
+            self.stdout.write(
+                "the catalogue is not empty: keeping the stored data"
+                + (" (the ecoseller demo was NOT imported: run `make reset` first to replace it)" if ecoseller else "")
+            )
         elif ecoseller:
             call_command(
                 "import_ecoseller_demo",
