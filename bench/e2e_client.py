@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from products.importers.demo_shop import ShopOptions, ShopStats, generate_shop  # noqa: E402
+from store.importers.demo_shop import ShopOptions, ShopStats, generate_shop  # noqa: E402
 
 TRAINED = ("similarity", "ease", "gru4rec")
 

@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 from feedback.models import PredictionResult, ProductAddToCart, ProductDetailEnter, RecommendationView, Review, Session
-from rs_project.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin
 
 
 @admin.register(Session)

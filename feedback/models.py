@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-from rs_project.immutable import ImmutableModel
+from core.immutable import ImmutableModel
 
 
 class Session(models.Model):

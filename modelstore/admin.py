@@ -22,7 +22,7 @@ from modelstore.models import (
     TrainingStepStarted,
 )
 from modelstore.selectors import config_current, config_version_current
-from rs_project.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin
 
 
 class ConfigVersionForm(forms.ModelForm):

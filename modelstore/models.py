@@ -8,7 +8,7 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
-from rs_project.immutable import ImmutableModel
+from core.immutable import ImmutableModel
 
 
 class ConfigVersion(ImmutableModel):

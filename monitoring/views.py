@@ -25,7 +25,7 @@ from monitoring import selectors, serializers
 from monitoring.charts import performance_charts
 from monitoring.forms import ConfigurationForm, DateRangeForm
 from monitoring.services import TrainingRequestError, training_request
-from rs_project.auth import TokenProtectedMixin
+from core.auth import TokenProtectedMixin
 
 # --- JSON API ---------------------------------------------------------------------------
 

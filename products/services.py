@@ -33,7 +33,7 @@ from products.models import (
     ProductType,
     ProductVariant,
 )
-from rs_project.exceptions import ApplicationError
+from core.exceptions import ApplicationError
 
 DATABASE = "products"
 # Rows per INSERT; keeps statements well under SQLite's and PostgreSQL's parameter limits.

@@ -19,7 +19,7 @@ from rest_framework import serializers
 
 from recommendations.algorithms.base import RecommendationType
 from recommendations.pipeline import PredictionRequest
-from rs_project.fields import SessionIdField
+from core.fields import SessionIdField
 
 
 class SkuListField(serializers.Field):

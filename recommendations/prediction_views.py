@@ -7,8 +7,8 @@ from rest_framework.views import APIView
 
 from recommendations.pipeline import prediction_run
 from recommendations.prediction_serializers import PredictRequestSerializer, ProductPositionsRequestSerializer
-from recommendations.store.parsers import BoundedJSONParser
-from rs_project.auth import TokenProtectedMixin
+from core.parsers import BoundedJSONParser
+from core.auth import TokenProtectedMixin
 
 
 class PredictApi(TokenProtectedMixin, APIView):

@@ -3,12 +3,9 @@ tables, and every app not named there lives in `default`. No relation crosses da
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db.models import Model
 
-
-def database_for_app(app_label: str) -> str:
-    return settings.DATABASE_APPS_MAPPING.get(app_label, "default")
+from core.databases import database_for_app
 
 
 class AppDatabaseRouter:

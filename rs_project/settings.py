@@ -30,10 +30,12 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "core",
     "products",
     "feedback",
     "modelstore",
     "recommendations",
+    "store",
     "monitoring",
 ]
 
@@ -127,7 +129,7 @@ if _cache_url:
 else:
     CACHES = {
         "default": {
-            "BACKEND": "rs_project.cache.FileCache",
+            "BACKEND": "core.cache.FileCache",
             "LOCATION": str(DATA_DIR / "cache"),
             "OPTIONS": {"MAX_ENTRIES": RS_CACHE_SIZE},
         }
@@ -143,7 +145,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "EXCEPTION_HANDLER": "rs_project.exceptions.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 

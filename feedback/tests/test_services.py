@@ -7,7 +7,7 @@ import pytest
 
 from conftest import ALL_DATABASES
 from feedback.models import ProductDetailEnter, Review, Session
-from recommendations.store.services import store_objects
+from store.services import store_objects
 
 UTC = dt.timezone.utc
 

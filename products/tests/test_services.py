@@ -7,7 +7,7 @@ import pytest
 
 from conftest import ALL_DATABASES
 from products.models import CategoryAncestor, ProductPrice, ProductProductVariant
-from recommendations.store.services import store_objects
+from store.services import store_objects
 
 
 def ancestors_by_walking(parents: dict[int, int | None], category_id: int) -> list[int]:

@@ -1,6 +1,6 @@
 """Load the Kaggle Retailrocket data set (category_tree.csv, item_properties_part1.csv,
 item_properties_part2.csv, events.csv in one folder) through the store service. The mapping is
-described in `products.importers.retailrocket`. Files are streamed with a progress bar on
+described in `store.importers.retailrocket`. Files are streamed with a progress bar on
 stderr; everything is stored or nothing."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from products.importers import retailrocket
-from products.importers.common import DEFAULT_CHUNK_SIZE, ImportFailure, ImportReport, both_databases_atomic, write_all
+from store.importers import retailrocket
+from store.importers.common import DEFAULT_CHUNK_SIZE, ImportFailure, ImportReport, both_databases_atomic, write_all
 
 
 class Command(BaseCommand):

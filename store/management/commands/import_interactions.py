@@ -1,6 +1,6 @@
 """Load any interaction data set (a documented CSV, RSC15 click sessions, MovieLens ratings) and
 optionally its items through the store service. The formats are documented in
-`products.importers.interactions` and in this command's help."""
+`store.importers.interactions` and in this command's help."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from products.importers import interactions
-from products.importers.common import DEFAULT_CHUNK_SIZE, ImportFailure, ImportReport, both_databases_atomic, write_all
+from store.importers import interactions
+from store.importers.common import DEFAULT_CHUNK_SIZE, ImportFailure, ImportReport, both_databases_atomic, write_all
 
 
 class Command(BaseCommand):

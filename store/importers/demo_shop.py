@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from products.importers.common import stable_int, stable_token
+from store.importers.common import stable_int, stable_token
 
 BRANDS = ("Acme", "Borealis", "Corvid", "Dunmore", "Elgin", "Fathom", "Grove", "Halden")
 COLORS = ("black", "white", "red", "blue", "green", "grey")

@@ -19,8 +19,8 @@ from modelstore.selectors import config_version_current
 from modelstore.services import config_version_create
 from products.revision import catalogue_revision_bump
 from products.services import CategoryCycleError
-from recommendations.store.registry import STORE_CLASSES
-from rs_project.exceptions import ApplicationError
+from store.registry import STORE_CLASSES
+from core.exceptions import ApplicationError
 
 logger = logging.getLogger(__name__)
 

@@ -40,7 +40,7 @@ from pathlib import Path
 
 from django.db.models import Max
 
-from products.importers.common import ImportFailure, ImportReport, Sourced, chunked, parse_timestamp, stable_int, stable_token
+from store.importers.common import ImportFailure, ImportReport, Sourced, chunked, parse_timestamp, stable_int, stable_token
 from products.models import (
     Attribute,
     AttributeType,

@@ -38,7 +38,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from products.importers.common import ImportFailure, ImportReport, Sourced, stable_token
+from store.importers.common import ImportFailure, ImportReport, Sourced, stable_token
 
 CATEGORY_FILE = "category_tree.csv"
 PROPERTY_FILES = ("item_properties_part1.csv", "item_properties_part2.csv")

@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from products.importers.common import ImportFailure, ImportReport, Sourced
-from products.importers.sql_dump import Row, SkippedStatement, parse_array, read_dump
+from store.importers.common import ImportFailure, ImportReport, Sourced
+from store.importers.sql_dump import Row, SkippedStatement, parse_array, read_dump
 
 PRODUCT_TABLES = {
     "attribute_type": ("type_name",),

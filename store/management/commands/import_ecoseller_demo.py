@@ -1,6 +1,6 @@
 """Load ecoseller's demo SQL dumps into the products and feedback databases, on SQLite or
 PostgreSQL alike, through the store service. The dump's inconsistencies and how they are
-resolved are described in `products.importers.ecoseller`; the command prints what it loaded and
+resolved are described in `store.importers.ecoseller`; the command prints what it loaded and
 what it skipped, and why. Running it again changes nothing (upserts by id and token; events
 carry their timestamps, so the store does not count them twice)."""
 
@@ -10,9 +10,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from products.importers import ecoseller
-from products.importers.common import DEFAULT_CHUNK_SIZE, ImportFailure, ImportReport, both_databases_atomic, write_all
-from products.importers.sql_dump import SqlDumpError
+from store.importers import ecoseller
+from store.importers.common import DEFAULT_CHUNK_SIZE, ImportFailure, ImportReport, both_databases_atomic, write_all
+from store.importers.sql_dump import SqlDumpError
 
 
 class Command(BaseCommand):

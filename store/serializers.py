@@ -31,7 +31,7 @@ from products.services import (
     ProductVariantData,
     Timestamps,
 )
-from rs_project.fields import SessionIdField, session_id_or_none
+from core.fields import SessionIdField, session_id_or_none
 
 RECOMMENDATION_TYPES = ("HOMEPAGE", "CATEGORY_LIST", "PRODUCT_DETAIL", "CART")
 

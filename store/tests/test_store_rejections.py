@@ -11,8 +11,8 @@ from conftest import ALL_DATABASES
 from feedback.models import ProductDetailEnter, Session
 from modelstore.models import ConfigVersion, TrainerQueueItem
 from products.models import Product, ProductVariant
-from recommendations.store.services import StoreValidationError, store_objects
-from recommendations.tests.test_store_api import ENTER, PRODUCT, VARIANT
+from store.services import StoreValidationError, store_objects
+from store.tests.test_store_api import ENTER, PRODUCT, VARIANT
 
 
 def post(path: str, body, **extra):

@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 
 from conftest import ALL_DATABASES
 from feedback.models import ProductDetailEnter, Review, Session
-from products.importers.sql_dump import parse_array, parse_insert, read_dump
+from store.importers.sql_dump import parse_array, parse_insert, read_dump
 from products.models import (
     Attribute,
     AttributeType,

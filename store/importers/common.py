@@ -87,7 +87,7 @@ def chunked(items: Iterable, size: int) -> Iterator[list]:
 def store_sourced(chunk: list[Sourced]) -> dict[str, int]:
     """Validate and write one chunk through the store service; a rejected payload becomes an
     `ImportFailure` naming its source line and the store's message."""
-    from recommendations.store.services import StoreValidationError, store_objects
+    from store.services import StoreValidationError, store_objects
 
     try:
         return store_objects(payloads=[item.payload for item in chunk]).stored

@@ -1,6 +1,6 @@
 """The file cache stays close to RS_CACHE_SIZE entries while listing its folder only now and then."""
 
-from rs_project.cache import FileCache
+from core.cache import FileCache
 
 
 def test_file_cache_stays_within_five_percent_of_its_size(tmp_path):

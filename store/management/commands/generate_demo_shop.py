@@ -1,6 +1,6 @@
 """Generate a synthetic shop (catalogue and shopper history with latent tastes and popularity)
 through the store service, so that every model has signal to learn. See
-`products.importers.demo_shop` for how it behaves."""
+`store.importers.demo_shop` for how it behaves."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from feedback.models import ProductDetailEnter, Review
-from products.importers.common import DEFAULT_CHUNK_SIZE, ImportFailure, ImportReport, Sourced, both_databases_atomic, write_all
-from products.importers.demo_shop import ShopOptions, ShopStats, generate_shop
+from store.importers.common import DEFAULT_CHUNK_SIZE, ImportFailure, ImportReport, Sourced, both_databases_atomic, write_all
+from store.importers.demo_shop import ShopOptions, ShopStats, generate_shop
 from products.models import Order, ProductVariant
 
 

@@ -1,4 +1,4 @@
-"""HTTP API of the recommender: thin views that validate, delegate and serialize."""
+"""`/store_object` and `/store_objects`: thin views that hand the payloads to the store service."""
 
 from __future__ import annotations
 
@@ -9,22 +9,11 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from recommendations.selectors import databases_unavailable
-from recommendations.store.parsers import BoundedJSONParser
-from recommendations.store.services import StoreValidationError, store_objects
-from rs_project.auth import TokenProtectedMixin
+from core.parsers import BoundedJSONParser
+from store.services import StoreValidationError, store_objects
+from core.auth import TokenProtectedMixin
 
 logger = logging.getLogger(__name__)
-
-
-class HealthApi(APIView):
-    """`GET /`: 200 when every database answers, 503 naming the ones that do not."""
-
-    def get(self, request):
-        failing = databases_unavailable()
-        if failing:
-            return Response({"status": "unavailable", "databases": failing}, status=503)
-        return Response({"status": "ok"})
 
 
 class _StoreApi(TokenProtectedMixin, APIView):

@@ -14,7 +14,7 @@ from rest_framework import serializers
 
 from feedback import services as feedback_services
 from products import services as product_services
-from recommendations.store import serializers as store_serializers
+from store import serializers as store_serializers
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class StoreClass:
 def _model_store_writer(name: str) -> Callable[[Sequence[Any]], int]:
     # Imported lazily: the model store writers live beside the entry point that owns them.
     def write(items: Sequence[Any]) -> int:
-        from recommendations.store import services
+        from store import services
 
         return getattr(services, name)(items=items)
 

@@ -1,0 +1,31 @@
+"""`GET /`: the healthcheck docker compose and load balancers ask. It spans every database, so
+it belongs to the project, not to one app."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import connections
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+
+def databases_unavailable() -> list[str]:
+    """The aliases whose database does not answer a trivial query."""
+    failing: list[str] = []
+    for alias in settings.DATABASE_ALIASES:
+        try:
+            with connections[alias].cursor() as cursor:
+                cursor.execute("SELECT 1")
+        except Exception:
+            failing.append(alias)
+    return failing
+
+
+class HealthApi(APIView):
+    """200 when every database answers, 503 naming the ones that do not."""
+
+    def get(self, request):
+        failing = databases_unavailable()
+        if failing:
+            return Response({"status": "unavailable", "databases": failing}, status=503)
+        return Response({"status": "ok"})
