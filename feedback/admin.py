@@ -2,8 +2,8 @@
 
 from django.contrib import admin
 
-from feedback.models import PredictionResult, ProductAddToCart, ProductDetailEnter, RecommendationView, Review, Session
 from core.admin import ReadOnlyAdmin
+from feedback.models import PredictionResult, ProductAddToCart, ProductDetailEnter, RecommendationView, Review, Session
 
 
 @admin.register(Session)

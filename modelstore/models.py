@@ -13,7 +13,7 @@ from core.immutable import ImmutableModel
 
 class ConfigVersion(ImmutableModel):
     """One saved configuration. The current one is the newest (ties broken by id); `data` holds
-    the validated config in snake_case (see `modelstore.config.RecommenderConfig`)."""
+    the validated config in snake_case (see `recommendations.config.RecommenderConfig`)."""
 
     data = models.JSONField()
     created_by = models.CharField(max_length=150, blank=True, default="")

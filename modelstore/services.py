@@ -1,50 +1,97 @@
-"""Writes to the model storage: config versions, the trainer queue and the training data marks."""
+"""Writes to the model storage: config versions, the trainer queue and the training data marks.
+
+The model storage knows no model and no config schema: configs arrive validated (as their stored
+JSON form) and model names are checked by the callers, which know the registry."""
 
 from __future__ import annotations
 
 import datetime
 import zlib
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from django.db import connections, router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from modelstore.config import RecommenderConfig, TrainerConfig, config_from_payload, known_model_names
+from core.databases import database_for_app
 from modelstore.models import ConfigVersion, TrainerQueueItem, TrainingDataMark
-from modelstore.selectors import config_current
+from modelstore.selectors import config_version_current
 
+DATABASE = database_for_app("modelstore")
 Status = TrainerQueueItem.Status
 
 # Claims are serialised on PostgreSQL by this transaction-level advisory lock (see the claim).
 _CLAIM_LOCK_KEY = zlib.crc32(b"modelstore.trainer_queue.claim")
 
 
-@transaction.atomic(using="modelstore")
-def config_version_create(*, payload: dict[str, Any] | RecommenderConfig, created_by: str = "") -> ConfigVersion:
-    """Validate and store a new config version; it becomes the current config. A payload that
-    omits fields keeps the current version's values for them (the ecoseller dashboard sends
-    only the keys it knows).
+class QueueSettings(Protocol):
+    """The trainer settings the queue follows (the config's `trainerConfig` has them)."""
 
-    Raises `ConfigError` (nothing stored) when the payload is invalid."""
-    if isinstance(payload, RecommenderConfig):
-        config = payload
-    else:
-        config = config_from_payload(payload, base=config_current())
-    return ConfigVersion.objects.create(data=config.to_data(), created_by=created_by)
+    claim_timeout_seconds: int
+    max_attempts: int
+    retry_backoff_seconds: int
+
+
+@transaction.atomic(using=DATABASE)
+def config_version_store(*, data: dict[str, Any], created_by: str = "") -> ConfigVersion:
+    """Store a validated config (its JSON form) as a new version; it becomes the current config."""
+    return ConfigVersion.objects.create(data=data, created_by=created_by)
+
+
+@transaction.atomic(using=DATABASE, savepoint=False)
+def config_versions_store_many(*, datas: Sequence[dict[str, Any]], created_by: str = "api") -> int:
+    """Store each validated config as a new version unless it equals the current one (so re-sending
+    the dashboard's page state changes nothing). Returns the number of versions created."""
+    created = 0
+    for data in datas:
+        current = config_version_current()
+        if current is not None and current.data == data:
+            continue
+        config_version_store(data=data, created_by=created_by)
+        created += 1
+    return created
 
 
 def trainer_queue_item_create(
     *, model_name: str, requested_by: str = "", full_train: bool | None = None
 ) -> TrainerQueueItem:
-    """Queue a training of `model_name`. Raises `ValueError` for a model the registry does not know."""
-    if model_name not in known_model_names():
-        raise ValueError(f"unknown model {model_name!r}; known: {', '.join(sorted(known_model_names()))}")
+    """Add an item to the queue, whatever is already there (the claim coalesces duplicates)."""
     return TrainerQueueItem.objects.create(model_name=model_name, full_train=full_train, requested_by=requested_by)
 
 
+@transaction.atomic(using=DATABASE)
+def training_request(
+    *, model_name: str, requested_by: str, full_train: bool | None = None
+) -> tuple[TrainerQueueItem, bool]:
+    """Ask for a training of `model_name` (the dashboard's button, the store API, the admin, the
+    scheduler). A model that already has a pending item is already asked for: that item is
+    returned, and a request for a full training makes it a full one. Returns the pending item and
+    whether it was created now."""
+    pending = (
+        TrainerQueueItem.objects.select_for_update()
+        .filter(model_name=model_name, status=Status.PENDING)
+        .order_by("create_at", "id")
+        .first()
+    )
+    if pending is None:
+        return trainer_queue_item_create(model_name=model_name, requested_by=requested_by, full_train=full_train), True
+    if full_train and not pending.full_train:
+        pending.full_train = True
+        pending.save(update_fields=["full_train"])
+    return pending, False
+
+
+def training_request_many(*, items: Sequence[dict[str, Any]], requested_by: str = "api") -> int:
+    """`training_request` for each item (`model_name`, `full_train`); returns how many were queued."""
+    return sum(
+        training_request(model_name=item["model_name"], full_train=item["full_train"], requested_by=requested_by)[1]
+        for item in items
+    )
+
+
 def trainer_queue_item_claim(
-    *, claimed_by: str, config: TrainerConfig, now: datetime.datetime | None = None
+    *, claimed_by: str, config: QueueSettings, now: datetime.datetime | None = None
 ) -> TrainerQueueItem | None:
     """Claim the oldest claimable item and coalesce the other pending items of its model into it.
 
@@ -130,7 +177,7 @@ def trainer_queue_item_finish(*, item: TrainerQueueItem, claimed_by: str, status
 
 
 def trainer_queue_item_retry_or_fail(
-    *, item: TrainerQueueItem, claimed_by: str, error: str, config: TrainerConfig
+    *, item: TrainerQueueItem, claimed_by: str, error: str, config: QueueSettings
 ) -> str:
     """After a failed attempt: back to PENDING with an exponential backoff while attempts remain,
     else FAILED. Returns the new status."""

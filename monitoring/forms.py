@@ -12,10 +12,17 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from modelstore.config import CASCADE_FIELDS, FIELD_INFO, ConfigError, RecommenderConfig, config_from_payload, to_snake
 from monitoring.selectors import DateRange
 from recommendations.algorithms.base import Phase, RecommendationType
 from recommendations.algorithms.registry import MODELS
+from recommendations.config import (
+    CASCADE_FIELDS,
+    FIELD_INFO,
+    ConfigError,
+    RecommenderConfig,
+    config_from_payload,
+    to_snake,
+)
 
 
 class DateRangeForm(forms.Form):

@@ -42,11 +42,11 @@ from django.db.models import Avg, Count, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from feedback.models import PredictionResult, ProductDetailEnter, RecommendationView
-from modelstore.config import RecommenderConfig
 from modelstore.models import LatestIdentifier, TrainingFinished, TrainingStarted, TrainingStatistics
-from modelstore.selectors import config_current
 from products.models import ProductVariant
 from recommendations.algorithms.registry import MODELS
+from recommendations.config import RecommenderConfig
+from recommendations.selectors import config_current
 
 HIT_RATE_K = 10
 GENERAL = "general"

@@ -12,7 +12,6 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework import serializers
 
-from modelstore.config import DASHBOARD_MODEL_ORDER, RecommenderConfig, config_info
 from monitoring.selectors import (
     PERFORMANCE_INFO,
     DateRange,
@@ -23,6 +22,7 @@ from monitoring.selectors import (
     TrainingFigures,
     TrainingReport,
 )
+from recommendations.config import DASHBOARD_MODEL_ORDER, RecommenderConfig, config_info
 
 DATE_HELP = "Use ISO 8601, e.g. 2023-07-01T00:00:00.000Z or 2023-07-01."
 

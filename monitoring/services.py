@@ -1,10 +1,10 @@
 """Writes the dashboard pages make: a training request ("Train now"). Config versions are saved
-through `modelstore.services.config_version_create`."""
+through `recommendations.services.config_version_create`."""
 
 from __future__ import annotations
 
 from modelstore.models import TrainerQueueItem
-from modelstore.services import trainer_queue_item_create
+from modelstore.services import training_request
 from recommendations.algorithms.registry import MODELS
 
 
@@ -12,17 +12,10 @@ class TrainingRequestError(ValueError):
     """The model is unknown or needs no training."""
 
 
-def training_request(*, model_name: str, requested_by: str) -> tuple[TrainerQueueItem, bool]:
+def training_request_from_dashboard(*, model_name: str, requested_by: str) -> tuple[TrainerQueueItem, bool]:
     """Queue a training of `model_name` unless one is already waiting; returns the waiting item
     and whether it was created now. Pressing the button twice queues one training."""
     model = MODELS.get(model_name)
     if model is None or not model.needs_training:
         raise TrainingRequestError(f"{model_name!r} is not a model that can be trained.")
-    waiting = (
-        TrainerQueueItem.objects.filter(model_name=model_name, status=TrainerQueueItem.Status.PENDING)
-        .order_by("create_at", "id")
-        .first()
-    )
-    if waiting is not None:
-        return waiting, False
-    return trainer_queue_item_create(model_name=model_name, requested_by=requested_by), True
+    return training_request(model_name=model_name, requested_by=requested_by)

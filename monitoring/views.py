@@ -18,14 +18,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from modelstore.config import ConfigError
-from modelstore.selectors import config_current, config_version_current
-from modelstore.services import config_version_create
+from core.auth import TokenProtectedMixin
+from modelstore.selectors import config_version_current
 from monitoring import selectors, serializers
 from monitoring.charts import performance_charts
 from monitoring.forms import ConfigurationForm, DateRangeForm
-from monitoring.services import TrainingRequestError, training_request
-from core.auth import TokenProtectedMixin
+from monitoring.services import TrainingRequestError, training_request_from_dashboard
+from recommendations.config import ConfigError
+from recommendations.selectors import config_current
+from recommendations.services import config_version_create
 
 # --- JSON API ---------------------------------------------------------------------------
 
@@ -175,7 +176,7 @@ def configuration_page(request: HttpRequest) -> HttpResponse:
 def train_now(request: HttpRequest) -> HttpResponse:
     model_name = request.POST.get("model_name", "")
     try:
-        item, created = training_request(model_name=model_name, requested_by=f"dashboard:{request.user.get_username()}")
+        item, created = training_request_from_dashboard(model_name=model_name, requested_by=f"dashboard:{request.user.get_username()}")
     except TrainingRequestError as error:
         messages.error(request, str(error))
     else:

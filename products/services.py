@@ -16,6 +16,7 @@ from uuid import UUID
 
 from django.db import models, transaction
 
+from core.exceptions import ApplicationError
 from products.models import (
     Attribute,
     AttributeProductVariant,
@@ -33,7 +34,6 @@ from products.models import (
     ProductType,
     ProductVariant,
 )
-from core.exceptions import ApplicationError
 
 DATABASE = "products"
 # Rows per INSERT; keeps statements well under SQLite's and PostgreSQL's parameter limits.

@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from modelstore.config import RecommenderConfig
-from modelstore.selectors import config_current
 from recommendations import training_data
 from recommendations.algorithms.base import Catalogue, PredictContext, PredictionModel, RecommendationType
 from recommendations.algorithms.evaluation import NextItemEvaluator
 from recommendations.algorithms.registry import get_model_class
+from recommendations.config import RecommenderConfig
+from recommendations.selectors import config_current
 from recommendations.training import TRAINING_ADAPTERS
 
 

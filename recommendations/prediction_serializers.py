@@ -17,9 +17,9 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework import serializers
 
+from core.fields import SessionIdField
 from recommendations.algorithms.base import RecommendationType
 from recommendations.pipeline import PredictionRequest
-from core.fields import SessionIdField
 
 
 class SkuListField(serializers.Field):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.auth import TokenProtectedMixin
+from core.parsers import BoundedJSONParser
 from recommendations.pipeline import prediction_run
 from recommendations.prediction_serializers import PredictRequestSerializer, ProductPositionsRequestSerializer
-from core.parsers import BoundedJSONParser
-from core.auth import TokenProtectedMixin
 
 
 class PredictApi(TokenProtectedMixin, APIView):

@@ -17,7 +17,6 @@ from django.conf import settings
 from django.db import connections, router
 from django.utils import timezone
 
-from modelstore.config import DEFAULT_CONFIG, RecommenderConfig, config_from_payload
 from modelstore.models import ConfigVersion, LatestIdentifier
 from products.models import Order, OrderProductVariant, Product, ProductProductVariant, ProductVariant
 from products.revision import catalogue_revision_current
@@ -25,6 +24,7 @@ from recommendations.algorithms.base import ArtefactError, Catalogue, Prediction
 from recommendations.algorithms.popularity import popularity_from_orders
 from recommendations.algorithms.registry import MODELS
 from recommendations.artefact_store import artefact_read
+from recommendations.config import DEFAULT_CONFIG, RecommenderConfig, config_from_payload
 
 logger = logging.getLogger(__name__)
 

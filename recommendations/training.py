@@ -21,7 +21,6 @@ from django.db import connections, router, transaction
 from django.utils import timezone
 
 from feedback.models import ProductAddToCart, ProductDetailEnter, Review
-from modelstore.config import RecommenderConfig
 from modelstore.models import (
     LatestIdentifier,
     TrainingFinished,
@@ -30,15 +29,16 @@ from modelstore.models import (
     TrainingStepFinished,
     TrainingStepStarted,
 )
-from modelstore.selectors import config_current
 from modelstore.services import training_data_mark_record
 from products.models import OrderProductVariant, ProductVariant
 from recommendations import training_data
 from recommendations.algorithms.base import NotReadyForTraining, PredictionModel, Progress
 from recommendations.algorithms.registry import get_model_class
 from recommendations.artefact_store import artefact_read, artefact_write, artefacts_remove_except
+from recommendations.config import RecommenderConfig
 from recommendations.memory import PeakMemoryMonitor
 from recommendations.models import Neighbour
+from recommendations.selectors import config_current
 
 logger = logging.getLogger(__name__)
 

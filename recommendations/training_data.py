@@ -15,7 +15,6 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from feedback.models import ProductAddToCart, ProductDetailEnter, Review
-from modelstore.config import EASEConfig
 from products.models import (
     AttributeProductVariant,
     AttributeType,
@@ -25,6 +24,7 @@ from products.models import (
     ProductVariant,
 )
 from products.revision import catalogue_revision_current
+from recommendations.config import EASEConfig
 
 
 def variant_skus() -> list[str]:

@@ -13,6 +13,7 @@ from typing import Any
 from rest_framework import serializers
 
 from feedback import services as feedback_services
+from modelstore import services as modelstore_services
 from products import services as product_services
 from store import serializers as store_serializers
 
@@ -23,16 +24,6 @@ class StoreClass:
     serializer_class: type[serializers.Serializer]
     database: str
     write: Callable[[Sequence[Any]], int]
-
-
-def _model_store_writer(name: str) -> Callable[[Sequence[Any]], int]:
-    # Imported lazily: the model store writers live beside the entry point that owns them.
-    def write(items: Sequence[Any]) -> int:
-        from store import services
-
-        return getattr(services, name)(items=items)
-
-    return write
 
 
 _CLASSES = (
@@ -120,12 +111,17 @@ _CLASSES = (
         "feedback",
         lambda items: feedback_services.review_upsert_many(reviews=items),
     ),
-    StoreClass("Config", store_serializers.ConfigSerializer, "modelstore", _model_store_writer("config_store_many")),
+    StoreClass(
+        "Config",
+        store_serializers.ConfigSerializer,
+        "modelstore",
+        lambda items: modelstore_services.config_versions_store_many(datas=[config.to_data() for config in items]),
+    ),
     StoreClass(
         "TrainerQueueItem",
         store_serializers.TrainerQueueItemSerializer,
         "modelstore",
-        _model_store_writer("training_request_many"),
+        lambda items: modelstore_services.training_request_many(items=items),
     ),
 )
 

@@ -14,9 +14,8 @@ from typing import Any
 
 from rest_framework import serializers
 
+from core.fields import SessionIdField, session_id_or_none
 from feedback.services import EventData, ReviewData
-from modelstore.config import ConfigError, RecommenderConfig, config_from_payload, known_model_names
-from modelstore.selectors import config_current
 from products.models import AttributeType
 from products.services import (
     AttributeData,
@@ -31,7 +30,8 @@ from products.services import (
     ProductVariantData,
     Timestamps,
 )
-from core.fields import SessionIdField, session_id_or_none
+from recommendations.config import ConfigError, RecommenderConfig, config_from_payload, known_model_names
+from recommendations.selectors import config_current
 
 RECOMMENDATION_TYPES = ("HOMEPAGE", "CATEGORY_LIST", "PRODUCT_DETAIL", "CART")
 

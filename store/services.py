@@ -13,14 +13,10 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework import serializers
 
-from modelstore.config import RecommenderConfig, config_from_payload
-from modelstore.models import TrainerQueueItem
-from modelstore.selectors import config_version_current
-from modelstore.services import config_version_create
+from core.exceptions import ApplicationError
 from products.revision import catalogue_revision_bump
 from products.services import CategoryCycleError
 from store.registry import STORE_CLASSES
-from core.exceptions import ApplicationError
 
 logger = logging.getLogger(__name__)
 
@@ -123,33 +119,3 @@ def store_objects(*, payloads: Sequence[dict[str, Any]]) -> StoreResult:
             {index: {"parent_id": [f"Category {category_id} would become its own ancestor."]}}
         ) from error
     return StoreResult(stored=stored)
-
-
-@transaction.atomic(using="modelstore", savepoint=False)
-def config_store_many(*, items: Sequence[RecommenderConfig]) -> int:
-    """Store each config as a new version unless it equals the current one (so re-sending the
-    dashboard's page state changes nothing). Returns the number of versions created."""
-    created = 0
-    for config in items:
-        current = config_version_current()
-        if current is not None and config_from_payload(current.data) == config:
-            continue
-        config_version_create(payload=config, created_by="api")
-        created += 1
-    return created
-
-
-@transaction.atomic(using="modelstore", savepoint=False)
-def training_request_many(*, items: Sequence[dict[str, Any]]) -> int:
-    """Queue the requested trainings; a request equal to one still pending is already queued
-    (the dashboard's button pressed twice trains once). Returns the number of items queued."""
-    queued = 0
-    for item in items:
-        pending = TrainerQueueItem.objects.filter(
-            model_name=item["model_name"], full_train=item["full_train"], status=TrainerQueueItem.Status.PENDING
-        )
-        if pending.exists():
-            continue
-        TrainerQueueItem.objects.create(model_name=item["model_name"], full_train=item["full_train"], requested_by="api")
-        queued += 1
-    return queued

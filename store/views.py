@@ -9,9 +9,9 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.auth import TokenProtectedMixin
 from core.parsers import BoundedJSONParser
 from store.services import StoreValidationError, store_objects
-from core.auth import TokenProtectedMixin
 
 logger = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from django.contrib.auth import get_user_model
 
 from conftest import ALL_DATABASES
 from modelstore.models import ConfigVersion, TrainerQueueItem, TrainingFinished, TrainingStarted
-from modelstore.selectors import config_current
-from modelstore.services import config_version_create
+from recommendations.selectors import config_current
+from recommendations.services import config_version_create
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 

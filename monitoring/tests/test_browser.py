@@ -18,10 +18,10 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from conftest import ALL_DATABASES
-from modelstore.config import DEFAULT_CONFIG
 from modelstore.models import ConfigVersion, TrainingFinished, TrainingStarted, TrainingStatistics
-from modelstore.selectors import config_current
 from monitoring.tests.factories import click, enter, prediction
+from recommendations.config import DEFAULT_CONFIG
+from recommendations.selectors import config_current
 from recommendations.tests.factories import make_catalogue
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -6,8 +6,8 @@ from rest_framework.test import APIClient
 
 from conftest import ALL_DATABASES
 from modelstore.models import LatestIdentifier, TrainingFinished, TrainingStarted, TrainingStatistics
-from modelstore.services import config_version_create
 from monitoring.tests.factories import at, click, enter, prediction
+from recommendations.services import config_version_create
 from recommendations.tests.factories import make_catalogue
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)

@@ -9,10 +9,10 @@ from django.contrib.auth import get_user_model
 
 from conftest import ALL_DATABASES
 from modelstore.models import ConfigVersion, TrainerQueueItem, TrainingFinished, TrainingStarted
-from modelstore.selectors import config_current
-from modelstore.services import config_version_create
 from monitoring.forms import EDITABLE_CASCADES
 from monitoring.tests.factories import click, prediction
+from recommendations.selectors import config_current
+from recommendations.services import config_version_create
 from recommendations.tests.factories import make_catalogue
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)

@@ -5,9 +5,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from conftest import ALL_DATABASES
-from modelstore.services import config_version_create
 from recommendations.algorithms import registry
 from recommendations.algorithms.base import PredictionModel, serves_all_scoring
+from recommendations.services import config_version_create
 from recommendations.tests.factories import make_catalogue
 
 
@@ -46,7 +46,7 @@ def test_a_registered_model_put_in_a_cascade_serves_predictions(registered_model
 
 
 def test_an_unregistered_model_cannot_be_put_in_a_cascade():
-    from modelstore.config import ConfigError, config_from_payload
+    from recommendations.config import ConfigError, config_from_payload
 
     with pytest.raises(ConfigError) as error:
         config_from_payload({"homepageScoringCascade": ["reverse_alphabet"]})

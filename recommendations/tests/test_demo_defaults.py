@@ -10,8 +10,8 @@ from rest_framework.test import APIClient
 
 from conftest import ALL_DATABASES
 from feedback.models import Session
-from modelstore.services import config_version_create
 from products.models import ProductProductVariant
+from recommendations.services import config_version_create
 from recommendations.training import model_train
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)

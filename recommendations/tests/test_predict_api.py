@@ -7,10 +7,10 @@ from rest_framework.test import APIClient
 
 from conftest import ALL_DATABASES
 from feedback.models import PredictionResult
-from modelstore.services import config_version_create
 from recommendations.algorithms.popularity import PopularityModel
 from recommendations.algorithms.selection import SelectionModel
 from recommendations.pipeline import diversity_order
+from recommendations.services import config_version_create
 from recommendations.tests.factories import make_catalogue, make_orders, make_sessions
 from recommendations.training import model_train
 

@@ -10,9 +10,9 @@ from rest_framework.test import APIClient
 
 from conftest import ALL_DATABASES
 from feedback.models import PredictionResult, ProductDetailEnter, Session
-from modelstore.selectors import config_current
-from modelstore.services import config_version_create
 from products.models import AttributeType, ExtensionAttributeType
+from recommendations.selectors import config_current
+from recommendations.services import config_version_create
 from recommendations.tests.factories import make_catalogue, make_orders, make_reviews, make_sessions
 from recommendations.training import model_train
 

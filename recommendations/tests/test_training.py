@@ -16,9 +16,9 @@ from modelstore.models import (
     TrainingStepFinished,
     TrainingStepStarted,
 )
-from modelstore.services import config_version_create
 from recommendations import training
 from recommendations.models import Neighbour
+from recommendations.services import config_version_create
 from recommendations.tests.factories import make_catalogue, make_reviews, make_sessions
 from recommendations.training import model_train
 

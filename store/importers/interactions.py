@@ -40,7 +40,6 @@ from pathlib import Path
 
 from django.db.models import Max
 
-from store.importers.common import ImportFailure, ImportReport, Sourced, chunked, parse_timestamp, stable_int, stable_token
 from products.models import (
     Attribute,
     AttributeType,
@@ -49,6 +48,15 @@ from products.models import (
     ProductPrice,
     ProductProductVariant,
     ProductVariant,
+)
+from store.importers.common import (
+    ImportFailure,
+    ImportReport,
+    Sourced,
+    chunked,
+    parse_timestamp,
+    stable_int,
+    stable_token,
 )
 
 SESSION_GAP_SECONDS = 30 * 60

@@ -12,7 +12,6 @@ from django.core.management import CommandError, call_command
 
 from conftest import ALL_DATABASES
 from feedback.models import ProductDetailEnter, Review, Session
-from store.importers.sql_dump import parse_array, parse_insert, read_dump
 from products.models import (
     Attribute,
     AttributeType,
@@ -23,6 +22,7 @@ from products.models import (
     ProductPrice,
     ProductVariant,
 )
+from store.importers.sql_dump import parse_array, parse_insert, read_dump
 
 DEMO_DIR = settings.BASE_DIR.parent / "shared" / "data" / "ecoseller-demo"
 PRODUCTS_FILE = DEMO_DIR / "mock_data_rs_products.sql"

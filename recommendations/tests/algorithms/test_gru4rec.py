@@ -26,6 +26,7 @@ from recommendations.algorithms.gru4rec import (
     GRU4RecParams,
 )
 
+
 # The project conftest's autouse fixtures need Django settings; this module tests a pure
 # algorithm and runs without Django (`-p no:django`), so it replaces them with no-ops.
 @pytest.fixture(autouse=True)

@@ -9,9 +9,16 @@ from datetime import UTC, datetime
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from feedback.models import ProductDetailEnter, Review
-from store.importers.common import DEFAULT_CHUNK_SIZE, ImportFailure, ImportReport, Sourced, both_databases_atomic, write_all
-from store.importers.demo_shop import ShopOptions, ShopStats, generate_shop
 from products.models import Order, ProductVariant
+from store.importers.common import (
+    DEFAULT_CHUNK_SIZE,
+    ImportFailure,
+    ImportReport,
+    Sourced,
+    both_databases_atomic,
+    write_all,
+)
+from store.importers.demo_shop import ShopOptions, ShopStats, generate_shop
 
 
 class Command(BaseCommand):

@@ -21,7 +21,8 @@ from django.db import connections
 
 from conftest import ALL_DATABASES
 from modelstore.models import LatestIdentifier, TrainerQueueItem, TrainingFinished, TrainingStarted
-from modelstore.services import config_version_create, trainer_queue_item_create
+from modelstore.services import trainer_queue_item_create
+from recommendations.services import config_version_create
 from recommendations.tests.factories import make_catalogue, make_reviews, make_sessions
 from recommendations.training import model_train
 

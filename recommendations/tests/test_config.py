@@ -6,10 +6,10 @@ import pytest
 from django.utils import timezone
 
 from conftest import ALL_DATABASES
-from modelstore.config import DEFAULT_CONFIG, ConfigError, config_from_payload
 from modelstore.models import ConfigVersion
-from modelstore.selectors import config_current
-from modelstore.services import config_version_create
+from recommendations.config import DEFAULT_CONFIG, ConfigError, config_from_payload
+from recommendations.selectors import config_current
+from recommendations.services import config_version_create
 
 
 @pytest.mark.django_db(databases=ALL_DATABASES)

@@ -8,6 +8,7 @@ name or, as the ecoseller dashboard does, by the index of the model in its list.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import types
 import typing
@@ -123,8 +124,8 @@ class RecommenderConfig:
         return bool(self.models_disabled.get(model_name, False))
 
     def to_data(self) -> dict[str, Any]:
-        """snake_case JSON-able form, as stored in a config version."""
-        return dataclasses.asdict(self)
+        """snake_case JSON form (lists, not tuples), exactly as a config version stores it."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
 
     def to_dashboard(self) -> dict[str, Any]:
         """camelCase form of the contract's `/dashboard/configuration` `config` key."""

@@ -18,20 +18,20 @@ from django.db.models import Max
 from django.utils import timezone
 
 from feedback.models import ProductAddToCart, ProductDetailEnter, Review
-from modelstore.config import RecommenderConfig
 from modelstore.models import LatestIdentifier, TrainerQueueItem, TrainingDataMark, TrainingStarted
-from modelstore.selectors import config_current
 from modelstore.services import (
     trainer_queue_item_claim,
-    trainer_queue_item_create,
     trainer_queue_item_finish,
     trainer_queue_item_heartbeat,
     trainer_queue_item_release,
     trainer_queue_item_retry_or_fail,
+    training_request,
 )
 from products.models import OrderProductVariant
 from products.revision import catalogue_revision_current
 from recommendations.algorithms.registry import MODELS
+from recommendations.config import RecommenderConfig
+from recommendations.selectors import config_current
 from recommendations.training import TRAINING_ADAPTERS, model_train, training_readiness
 
 logger = logging.getLogger(__name__)
@@ -235,7 +235,7 @@ class Trainer:
             reason = self._retraining_reason(name, current.get(name), marks.get(name), config)
             if reason is None or training_readiness(model_name=name, config=config) is not None:
                 continue
-            item = trainer_queue_item_create(model_name=name, requested_by="scheduler")
+            item, _ = training_request(model_name=name, requested_by="scheduler")
             self._write(f"#{item.pk} {name} scheduled: {reason}")
             created.append(item)
         return created

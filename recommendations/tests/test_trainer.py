@@ -21,9 +21,10 @@ from modelstore.models import (
     TrainingStepFinished,
     TrainingStepStarted,
 )
-from modelstore.services import config_version_create, trainer_queue_item_create
+from modelstore.services import trainer_queue_item_create
 from products.revision import catalogue_revision_bump
 from recommendations import training
+from recommendations.services import config_version_create
 from recommendations.tests.factories import make_catalogue, make_sessions
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
