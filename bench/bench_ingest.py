@@ -38,7 +38,8 @@ import urllib.parse
 import uuid
 
 RECOMMENDATION_TYPES = ("HOMEPAGE", "PRODUCT_DETAIL", "CART")
-MODELS = ("ease", "gru4rec", "similarity", "popularity", "selection")
+# Model names echoed in the synthetic clicks' attribution (any names do for ingest).
+MODELS = ("model-a", "model-b", "model-c")
 
 
 def build_catalogue(rng: random.Random, products: int, variants_per_product: int) -> list[dict]:

@@ -19,8 +19,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from store.importers.demo_shop import ShopOptions, ShopStats, generate_shop  # noqa: E402
 
-TRAINED = ("similarity", "ease", "gru4rec")
-
 
 class Client:
     def __init__(self, url: str, token: str):
@@ -81,6 +79,8 @@ def main() -> None:
     )
     client.call("POST", "/store_objects", [{"_model_class": "Nonsense"}], expect=400)
 
+    # Every model the service says can be trained (the registry's, as the dashboard lists them).
+    TRAINED = [m["name"] for m in client.call("GET", "/dashboard/configuration")["models"] if m["canBeTrained"]]
     for name in TRAINED:
         client.call("POST", "/store_object", {"_model_class": "TrainerQueueItem", "model_name": name})
     step(f"scheduled trainings of {', '.join(TRAINED)}")

@@ -22,7 +22,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from recommendations.algorithms.gru4rec import GRU4RecData, GRU4RecModel, GRU4RecParams  # noqa: E402
+from recommendations.algorithms.base import SessionData  # noqa: E402
+from recommendations.algorithms.gru4rec import GRU4RecModel, GRU4RecParams  # noqa: E402
 
 try:  # the team's shared metric code, when present
     from recommendations.algorithms import evaluation  # noqa: E402
@@ -121,7 +122,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{args.split} split, torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f}")
     print(f"test: {sum(len(s) - 1 for s in test if len(s) > 1)} next-item events")
 
-    data = GRU4RecData(skus=skus, sessions=train, session_start_times=np.array(train_starts))
+    data = SessionData(skus=skus, sessions=train, session_start_times=np.array(train_starts))
     started = time.perf_counter()
     cpu_started = time.process_time()
     model, result = GRU4RecModel.fit(data, params, progress=_EpochPrinter(started))

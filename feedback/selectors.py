@@ -1,11 +1,17 @@
-"""Reads of the feedback database on the prediction hot path."""
+"""Reads of the feedback database: a requester's activity (on the prediction hot path), the
+sessions and interactions the models learn from, and the counts the trainer schedules by."""
 
 from __future__ import annotations
 
+import datetime
 import json
+from collections import defaultdict
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
 from django.db import connections, router
+from django.db.models import Max, Q
 
 from feedback.models import ProductAddToCart, ProductDetailEnter, Review, Session
 
@@ -70,3 +76,83 @@ def requester_activity(*, session_id: str | None, user_id: str | None, with_hist
         else:
             reviews.append((value, rating))
     return RequesterActivity(visited=visited, carted=tuple(carted), user_views=tuple(user_views), reviews=tuple(reviews))
+
+
+@dataclass(frozen=True)
+class SessionSequences:
+    session_ids: list[str]
+    skus: list[str]
+    sequences: list[np.ndarray]  # indices into `skus`, oldest view first
+    start_times: np.ndarray  # POSIX seconds of each session's first view
+
+
+def session_sequences(
+    *, known_skus: Collection[str], since: datetime.datetime | None = None, until: datetime.datetime | None = None
+) -> SessionSequences:
+    """Product-detail views of `known_skus` grouped by session in time order (ties by arrival
+    id), sessions ordered by their first view. Anonymous views (no session) form no sequence."""
+    queryset = ProductDetailEnter.objects.filter(session_id__isnull=False)
+    if since:
+        queryset = queryset.filter(create_at__gte=since)
+    if until:
+        queryset = queryset.filter(create_at__lt=until)
+    item_index: dict[str, int] = {}
+    grouped: dict[str, list[int]] = defaultdict(list)
+    starts: dict[str, float] = {}
+    for session_id, sku, when in queryset.order_by("session_id", "create_at", "id").values_list(
+        "session_id", "product_variant_sku", "create_at"
+    ).iterator(chunk_size=50_000):
+        if sku not in known_skus:
+            continue
+        grouped[session_id].append(item_index.setdefault(sku, len(item_index)))
+        starts.setdefault(session_id, when.timestamp())
+    session_ids = sorted(grouped, key=lambda s: (starts[s], s))
+    return SessionSequences(
+        session_ids=session_ids,
+        skus=list(item_index),
+        sequences=[np.asarray(grouped[s], dtype=np.int64) for s in session_ids],
+        start_times=np.asarray([starts[s] for s in session_ids], dtype=np.float64),
+    )
+
+
+def interaction_events(
+    *, until: datetime.datetime | None = None
+) -> Iterator[tuple[str, str | None, str | None, str, datetime.datetime, int | None]]:
+    """(kind, user id, session id, sku, time, rating) of every view, add-to-cart and review
+    (kind "view", "cart", "review"; the rating only for reviews), before `until` when given."""
+    time_filter = Q(create_at__lt=until) if until else Q()
+    for kind, model in (("view", ProductDetailEnter), ("cart", ProductAddToCart)):
+        for user_id, session_id, sku, when in model.objects.filter(time_filter).values_list(
+            "user_id", "session_id", "product_variant_sku", "create_at"
+        ).iterator(chunk_size=20_000):
+            yield kind, user_id, session_id, sku, when, None
+    for user_id, session_id, sku, rating, when in Review.objects.filter(time_filter).values_list(
+        "user_id", "session_id", "product_variant_sku", "rating", "create_at"
+    ).iterator(chunk_size=20_000):
+        yield "review", user_id, session_id, sku, when, rating
+
+
+def event_counts() -> dict[str, int]:
+    """How many views, add-to-carts and reviews are stored."""
+    return {
+        "views": ProductDetailEnter.objects.count(),
+        "carts": ProductAddToCart.objects.count(),
+        "reviews": Review.objects.count(),
+    }
+
+
+def event_marks() -> dict[str, int]:
+    """The highest view and add-to-cart ids and the review count (review ids come from the shop,
+    so they say nothing about arrival)."""
+    return {
+        "product_detail_enter_id": ProductDetailEnter.objects.aggregate(top=Max("id"))["top"] or 0,
+        "product_add_to_cart_id": ProductAddToCart.objects.aggregate(top=Max("id"))["top"] or 0,
+        "review_count": Review.objects.count(),
+    }
+
+
+def events_since(*, kind: str, after_id: int, enough: int) -> int:
+    """How many views ("views") or add-to-carts ("carts") have an id above `after_id`, counted
+    up to `enough` (an index range scan that stops early, never a full count)."""
+    model = {"views": ProductDetailEnter, "carts": ProductAddToCart}[kind]
+    return model.objects.filter(id__gt=after_id).order_by()[:enough].count()

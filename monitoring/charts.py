@@ -11,15 +11,11 @@ from dataclasses import dataclass
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-# One colour per model, stable across charts; "general" is the dark line.
+from recommendations.algorithms.registry import MODELS
+
+# One colour per series, stable across charts: each model's own, "general" is the dark line.
 PALETTE = {
     "general": "#1f2937",
-    "dummy": "#9ca3af",
-    "selection": "#0ea5e9",
-    "popularity": "#f59e0b",
-    "similarity": "#10b981",
-    "gru4rec": "#8b5cf6",
-    "ease": "#ef4444",
     "retrieval": "#0ea5e9",
     "scoring": "#8b5cf6",
     "ordering": "#f59e0b",
@@ -40,6 +36,8 @@ class Series:
 def colour(name: str) -> str:
     if name in PALETTE:
         return PALETTE[name]
+    if name in MODELS:
+        return MODELS[name].colour
     return _EXTRA_COLOURS[sum(map(ord, name)) % len(_EXTRA_COLOURS)]
 
 

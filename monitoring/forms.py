@@ -5,22 +5,25 @@ its errors are put back on the fields they name."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import re
+import types
+import typing
 from typing import Any
 
 from django import forms
 from django.utils import timezone
 
 from monitoring.selectors import DateRange
-from recommendations.algorithms.base import Phase, RecommendationType
 from recommendations.algorithms.registry import MODELS
 from recommendations.config import (
     CASCADE_FIELDS,
-    FIELD_INFO,
     ConfigError,
     RecommenderConfig,
+    cascade_situation,
     config_from_payload,
+    field_info,
     to_snake,
 )
 
@@ -74,48 +77,41 @@ def _format_list(values) -> str:
     return ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values or ())
 
 
-def cascade_situation(field_name: str) -> tuple[RecommendationType, Phase]:
-    """`product_detail_scoring_cascade` → (PRODUCT_DETAIL, SCORING)."""
-    stem = field_name.removesuffix("_cascade")
-    situation, phase = stem.rsplit("_", 1)
-    return RecommendationType(situation.upper()), Phase(phase.upper())
-
-
 def cascade_choices(field_name: str) -> list[str]:
-    """Models that can serve this cascade's situation; dummy is the implicit last resort of every
-    cascade and is never listed."""
+    """Models that can serve this cascade's situation; the last resort ends every cascade
+    implicitly and is never listed."""
     situation, phase = cascade_situation(field_name)
-    return [name for name, model in MODELS.items() if name != "dummy" and (situation, phase) in model.supports]
+    return [
+        name for name, model in MODELS.items() if not model.is_last_resort and (situation, phase) in model.supports
+    ]
 
 
-# Editable cascades: the category list retrieves by category, no model is used.
-EDITABLE_CASCADES = tuple(f for f in CASCADE_FIELDS if f != "category_list_retrieval_cascade")
+# Editable cascades: those with a default cascade (the category list retrieves by category).
+EDITABLE_CASCADES = tuple(f for f in CASCADE_FIELDS if getattr(RecommenderConfig(), f) is not None)
 
-# (section, field, kind) of the model options the page edits; kind "ints"/"floats" are lists.
-OPTION_FIELDS: tuple[tuple[str, str, str], ...] = (
-    ("ease_config", "l2_options", "floats"),
-    ("ease_config", "reviews_multiplier", "float"),
-    ("ease_config", "max_items", "int"),
-    ("ease_config", "view_weight", "float"),
-    ("ease_config", "cart_weight", "float"),
-    ("ease_config", "order_weight", "float"),
-    ("ease_config", "review_weight", "float"),
-    ("gru4rec_config", "num_epochs_options", "ints"),
-    ("gru4rec_config", "batch_size_options", "ints"),
-    ("gru4rec_config", "embedding_size_options", "ints"),
-    ("gru4rec_config", "hidden_size_options", "ints"),
-    ("gru4rec_config", "learning_rate_options", "floats"),
-    ("gru4rec_config", "incremental_trainings", "int"),
-    ("gru4rec_config", "events_multiplier", "float"),
-    ("similarity_config", "neighbours", "int"),
-    ("popularity_config", "half_life_days", "optional_float"),
-)
-OPTION_SECTIONS = {
-    "ease_config": "EASE",
-    "gru4rec_config": "GRU4Rec",
-    "similarity_config": "Similarity",
-    "popularity_config": "Popularity",
-}
+
+def _kind(annotation: Any) -> str:
+    """How the page edits a field of this type: "ints"/"floats" are comma-separated lists."""
+    if typing.get_origin(annotation) is tuple:
+        return "ints" if typing.get_args(annotation)[0] is int else "floats"
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return "optional_float"
+    return "int" if annotation is int else "float"
+
+
+def _option_fields() -> tuple[tuple[str, str, str, str], ...]:
+    """(section key, section title, field, kind) of every model option, in the registry's order."""
+    found = []
+    for model in MODELS.values():
+        if model.options is None:
+            continue
+        hints = typing.get_type_hints(model.options)
+        for f in dataclasses.fields(model.options):
+            found.append((model.options_key(), model.title, f.name, _kind(hints[f.name])))
+    return tuple(found)
+
+
+OPTION_FIELDS = _option_fields()
 
 
 GENERAL_FIELDS = ("retrieval_size", "ordering_size", "diversity_weight", "one_variant_per_product")
@@ -133,9 +129,7 @@ class ConfigurationForm(forms.Form):
         for name in GENERAL_FIELDS:
             self._describe(name)
             self.initial.setdefault(name, getattr(config, name))
-        for name in MODELS:
-            if name == "dummy":
-                continue
+        for name in self._toggled():
             self.fields[f"enabled_{name}"] = forms.BooleanField(required=False, label=MODELS[name].title)
             self.initial.setdefault(f"enabled_{name}", not config.is_disabled(name))
         for name in EDITABLE_CASCADES:
@@ -151,7 +145,7 @@ class ConfigurationForm(forms.Form):
             )
             self._describe(name)
             self.initial.setdefault(name, ", ".join(getattr(config, name) or ()))
-        for section, name, kind in OPTION_FIELDS:
+        for section, _title, name, kind in OPTION_FIELDS:
             if kind in ("ints", "floats"):
                 field: forms.Field = forms.CharField(required=False)
             elif kind == "int":
@@ -163,7 +157,7 @@ class ConfigurationForm(forms.Form):
             self.initial.setdefault(name, _initial(getattr(getattr(config, section), name), kind))
 
     def _describe(self, name: str) -> None:
-        title, description = FIELD_INFO.get(name, (None, None))
+        title, description = field_info(name)
         self.fields[name].label = title or name.replace("_", " ").capitalize()
         self.fields[name].help_text = description or ""
 
@@ -187,7 +181,7 @@ class ConfigurationForm(forms.Form):
                     f"{phase.value.lower()}; choose from {', '.join(allowed)}.",
                 )
             cleaned[name] = tuple(models)
-        for section, name, kind in OPTION_FIELDS:
+        for _section, _title, name, kind in OPTION_FIELDS:
             if kind in ("ints", "floats") and name in cleaned:
                 try:
                     cleaned[name] = _number_list(cleaned[name], int if kind == "ints" else float)
@@ -207,14 +201,10 @@ class ConfigurationForm(forms.Form):
         cleaned = self.cleaned_data
         for name in GENERAL_FIELDS:
             data[name] = cleaned[name]
-        data["models_disabled"] = {
-            name: not cleaned[f"enabled_{name}"]
-            for name in MODELS
-            if name != "dummy" and not cleaned[f"enabled_{name}"]
-        }
+        data["models_disabled"] = {name: True for name in self._toggled() if not cleaned[f"enabled_{name}"]}
         for name in EDITABLE_CASCADES:
             data[name] = list(cleaned[name])
-        for section, name, kind in OPTION_FIELDS:
+        for section, _title, name, _kind in OPTION_FIELDS:
             value = cleaned[name]
             data[section][name] = list(value) if isinstance(value, tuple) else value
         return data
@@ -235,15 +225,20 @@ class ConfigurationForm(forms.Form):
     def model_toggles(self) -> dict[str, Any]:
         """Model name → its "Enabled" checkbox. Names, not classes: a template calls a callable
         it is handed, and a model class cannot be built without its arguments."""
-        return {n: self[f"enabled_{n}"] for n in MODELS if n != "dummy"}
+        return {n: self[f"enabled_{n}"] for n in self._toggled()}
+
+    @staticmethod
+    def _toggled() -> list[str]:
+        """The models an operator may disable: all but the last resort."""
+        return [name for name, model in MODELS.items() if not model.is_last_resort]
 
     def cascades(self):
         return [(self[n], cascade_choices(n)) for n in EDITABLE_CASCADES]
 
     def option_sections(self):
         sections: dict[str, list] = {}
-        for section, name, _kind in OPTION_FIELDS:
-            sections.setdefault(OPTION_SECTIONS[section], []).append(self[name])
+        for _section, title, name, _kind in OPTION_FIELDS:
+            sections.setdefault(title, []).append(self[name])
         return list(sections.items())
 
 

@@ -47,6 +47,7 @@ from products.models import ProductVariant
 from recommendations.algorithms.registry import MODELS
 from recommendations.config import RecommenderConfig
 from recommendations.selectors import config_current
+from recommendations.training.readiness import training_readiness
 
 HIT_RATE_K = 10
 GENERAL = "general"
@@ -629,7 +630,6 @@ class ModelState:
 
 def model_states(*, config: RecommenderConfig | None = None, names: Iterable[str] | None = None) -> list[ModelState]:
     """Every registered model (or `names`) with what the dashboard shows about it."""
-    from recommendations.training import training_readiness
 
     config = config or config_current()
     identifiers = dict(LatestIdentifier.objects.values_list("model_name", "identifier"))

@@ -22,7 +22,8 @@ from monitoring.selectors import (
     TrainingFigures,
     TrainingReport,
 )
-from recommendations.config import DASHBOARD_MODEL_ORDER, RecommenderConfig, config_info
+from recommendations.algorithms.registry import MODELS
+from recommendations.config import RecommenderConfig, config_info
 
 DATE_HELP = "Use ISO 8601, e.g. 2023-07-01T00:00:00.000Z or 2023-07-01."
 
@@ -89,9 +90,10 @@ def model_dict(state: ModelState) -> dict[str, Any]:
 
 
 def ordered_states(states: list[ModelState], *, with_dummy: bool) -> list[ModelState]:
-    """The dashboard's order (dummy, selection, ... ease), then any other registered model."""
-    rank = {name: index for index, name in enumerate(DASHBOARD_MODEL_ORDER)}
-    chosen = [s for s in states if with_dummy or s.name != "dummy"]
+    """The registry's order (dummy, selection, ... ease, as the dashboard lists them); the last
+    resort (dummy) only `with_dummy`."""
+    rank = {name: index for index, name in enumerate(MODELS)}
+    chosen = [s for s in states if with_dummy or not (s.name in MODELS and MODELS[s.name].is_last_resort)]
     return sorted(chosen, key=lambda s: (rank.get(s.name, len(rank)), s.name))
 
 

@@ -1,33 +1,27 @@
 """The recommender configuration as typed, frozen dataclasses.
 
+`RecommenderConfig` holds the general options, the cascades, one section per registered model
+that has options (the model's own `options` dataclass, under `<name>_config`) and the trainer's
+schedule. It is composed from the registry, so a new model brings its section with it.
+
 A config version is validated against these when it is saved and when it is loaded. The
-dashboard sends its whole page state in camelCase (`retrievalSize`, `easeConfig`, ...), the
-admin and the API may use snake_case; both are accepted. `modelsDisabled` may be keyed by model
-name or, as the ecoseller dashboard does, by the index of the model in its list."""
+dashboard sends its page state in camelCase (`retrievalSize`, `easeConfig`, ...), the admin and
+the API may use snake_case; both are accepted, and a payload that omits fields keeps the base
+config's values for them. `modelsDisabled` may be keyed by model name or, as the ecoseller
+dashboard does, by the index of the model in its list. Every number has bounds."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import re
+import math
 import types
 import typing
 from dataclasses import dataclass, field
 from typing import Any
 
-# The dashboard lists models in this order; it is also the order of `modelsDisabled` indices.
-DASHBOARD_MODEL_ORDER = ("dummy", "selection", "popularity", "similarity", "gru4rec", "ease")
-
-CASCADE_FIELDS = (
-    "homepage_retrieval_cascade",
-    "homepage_scoring_cascade",
-    "category_list_retrieval_cascade",
-    "category_list_scoring_cascade",
-    "product_detail_retrieval_cascade",
-    "product_detail_scoring_cascade",
-    "cart_retrieval_cascade",
-    "cart_scoring_cascade",
-)
+from recommendations.algorithms.base import Phase, RecommendationType, option
+from recommendations.algorithms.registry import DEFAULT_CASCADES, MODELS
 
 
 class ConfigError(ValueError):
@@ -43,85 +37,81 @@ def to_camel(name: str) -> str:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
-def to_snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z0-9])", "_", name).lower().replace("gru4_rec", "gru4rec").replace("l_2", "l2")
+def cascade_field(recommendation_type: RecommendationType, phase: Phase) -> str:
+    """`product_detail_scoring_cascade` for (PRODUCT_DETAIL, SCORING)."""
+    return f"{recommendation_type.value.lower()}_{phase.value.lower()}_cascade"
 
 
-@dataclass(frozen=True)
-class EASEConfig:
-    l2_options: tuple[float, ...] = (1.0, 10.0, 100.0)
-    reviews_multiplier: float = 0.5
-    max_items: int = 20000
-    view_weight: float = 1.0
-    cart_weight: float = 2.0
-    order_weight: float = 4.0
-    review_weight: float = 1.0
+def cascade_situation(field_name: str) -> tuple[RecommendationType, Phase]:
+    """`product_detail_scoring_cascade` → (PRODUCT_DETAIL, SCORING)."""
+    situation, phase = field_name.removesuffix("_cascade").rsplit("_", 1)
+    return RecommendationType(situation.upper()), Phase(phase.upper())
 
 
-@dataclass(frozen=True)
-class GRU4RecConfig:
-    num_epochs_options: tuple[int, ...] = (10,)
-    batch_size_options: tuple[int, ...] = (48,)
-    # 0: the item embedding is tied to the output embedding (the measured best on rsc15); a
-    # positive size trains a separate input embedding of that size.
-    embedding_size_options: tuple[int, ...] = (0,)
-    hidden_size_options: tuple[int, ...] = (128,)
-    learning_rate_options: tuple[float, ...] = (0.07,)
-    incremental_trainings: int = 10
-    events_multiplier: float = 10.0
+CASCADE_FIELDS = tuple(cascade_field(t, p) for t in RecommendationType for p in Phase)
 
-
-@dataclass(frozen=True)
-class SimilarityConfig:
-    neighbours: int = 100
-
-
-@dataclass(frozen=True)
-class PopularityConfig:
-    half_life_days: float | None = None
+_CASCADE_TITLES = {
+    RecommendationType.HOMEPAGE: "Homepage",
+    RecommendationType.CATEGORY_LIST: "Category list",
+    RecommendationType.PRODUCT_DETAIL: "Product detail",
+    RecommendationType.CART: "Cart",
+}
+_CASCADE_DESCRIPTIONS = {
+    (RecommendationType.HOMEPAGE, Phase.RETRIEVAL): "Models that retrieve candidates for the homepage, first available wins.",
+    (RecommendationType.HOMEPAGE, Phase.SCORING): "Models that score homepage candidates.",
+    (RecommendationType.CATEGORY_LIST, Phase.RETRIEVAL): (
+        "Category lists retrieve the variants of the category and its sub-categories; no model is used."
+    ),
+    (RecommendationType.CATEGORY_LIST, Phase.SCORING): "Models that order a category list.",
+    (RecommendationType.PRODUCT_DETAIL, Phase.RETRIEVAL): "Models that retrieve candidates on a product page.",
+    (RecommendationType.PRODUCT_DETAIL, Phase.SCORING): "Models that score candidates on a product page.",
+    (RecommendationType.CART, Phase.RETRIEVAL): "Models that retrieve candidates for the cart.",
+    (RecommendationType.CART, Phase.SCORING): "Models that score candidates for the cart.",
+}
 
 
 @dataclass(frozen=True)
 class TrainerConfig:
-    retrain_after_new_events: int = 1000
-    retrain_after_catalogue_changes: int = 100
-    min_retrain_interval_seconds: int = 3600
-    max_attempts: int = 3
-    retry_backoff_seconds: int = 60
-    claim_timeout_seconds: int = 3600
+    """The trainer's schedule (`trainerConfig`)."""
+
+    retrain_after_new_events: int = option(
+        1000, title="Retrain after new events", bounds=(1, 10**9),
+        description="A model that learns from events is retrained once this many arrived since its training.",
+    )
+    retrain_after_catalogue_changes: int = option(
+        100, title="Retrain after catalogue changes", bounds=(1, 10**9),
+        description="A model that learns from the catalogue is retrained after this many catalogue writes.",
+    )
+    min_retrain_interval_seconds: int = option(
+        3600, title="Minimum retrain interval (s)", bounds=(0, 365 * 86_400),
+        description="No scheduled retraining of a model sooner than this after its last one.",
+    )
+    max_attempts: int = option(
+        3, title="Maximum attempts", bounds=(1, 100), description="A failing training is tried this many times."
+    )
+    retry_backoff_seconds: int = option(
+        60, title="Retry backoff (s)", bounds=(0, 86_400),
+        description="Wait before the first retry of a failed training; doubled for each further one.",
+    )
+    claim_timeout_seconds: int = option(
+        3600, title="Claim timeout (s)", bounds=(60, 7 * 86_400),
+        description="A claimed training whose trainer stopped renewing its claim this long is taken over.",
+    )
 
 
-@dataclass(frozen=True)
-class RecommenderConfig:
-    retrieval_size: int = 1000
-    ordering_size: int = 50
-    diversity_weight: float = 0.3
-    # Shops show a product once: only its best variant makes the list.
-    one_variant_per_product: bool = True
-    models_disabled: dict[str, bool] = field(default_factory=dict)
-    # The session model comes first wherever it serves: it answers about what the shopper does
-    # now; EASE (the shopper's whole history) answers when the session has nothing it knows. On
-    # a product page, the product's neighbours come before the shopper's general tastes.
-    homepage_retrieval_cascade: tuple[str, ...] = ("ease", "popularity", "selection")
-    homepage_scoring_cascade: tuple[str, ...] = ("gru4rec", "ease", "popularity", "selection")
-    category_list_retrieval_cascade: tuple[str, ...] | None = None
-    category_list_scoring_cascade: tuple[str, ...] = ("gru4rec", "ease", "popularity", "selection")
-    product_detail_retrieval_cascade: tuple[str, ...] = ("similarity", "popularity", "selection")
-    product_detail_scoring_cascade: tuple[str, ...] = ("gru4rec", "similarity", "ease", "popularity", "selection")
-    cart_retrieval_cascade: tuple[str, ...] = ("similarity", "popularity", "selection")
-    cart_scoring_cascade: tuple[str, ...] = ("gru4rec", "ease", "similarity", "popularity", "selection")
-    ease_config: EASEConfig = field(default_factory=EASEConfig)
-    gru4rec_config: GRU4RecConfig = field(default_factory=GRU4RecConfig)
-    similarity_config: SimilarityConfig = field(default_factory=SimilarityConfig)
-    popularity_config: PopularityConfig = field(default_factory=PopularityConfig)
-    trainer_config: TrainerConfig = field(default_factory=TrainerConfig)
-    deleted: bool = False
+class _ConfigMethods:
+    """What every `RecommenderConfig` can say about itself."""
 
     def cascade(self, recommendation_type: str, phase: str) -> tuple[str, ...]:
         return getattr(self, f"{recommendation_type.lower()}_{phase.lower()}_cascade") or ()
 
     def is_disabled(self, model_name: str) -> bool:
         return bool(self.models_disabled.get(model_name, False))
+
+    def options_of(self, model_name: str) -> Any:
+        """The model's section of the config (None for a model without options)."""
+        model = MODELS[model_name]
+        return getattr(self, model.options_key(), None) if model.options is not None else None
 
     def to_data(self) -> dict[str, Any]:
         """snake_case JSON form (lists, not tuples), exactly as a config version stores it."""
@@ -132,31 +122,88 @@ class RecommenderConfig:
         return _camelize(self)
 
 
-# Bounds that make a config safe to run: (minimum, maximum) per numeric field name.
-_BOUNDS: dict[str, tuple[float, float]] = {
-    "retrieval_size": (1, 100_000),
-    "ordering_size": (0, 1_000),
-    "diversity_weight": (0.0, 1.0),
-    "reviews_multiplier": (0.0, 1e6),
-    "max_items": (1, 200_000),
-    "incremental_trainings": (0, 10_000),
-    "events_multiplier": (0.0, 1e6),
-    "neighbours": (1, 1_000),
-    "half_life_days": (0.001, 1e6),
-    "num_epochs_options": (1, 1_000),
-    "batch_size_options": (1, 100_000),
-    "embedding_size_options": (0, 10_000),
-    "hidden_size_options": (1, 10_000),
-    "learning_rate_options": (1e-9, 100.0),
-    "l2_options": (0.0, 1e9),
-    "max_attempts": (1, 100),
-}
+def _general_fields() -> list[tuple[str, Any, Any]]:
+    fields: list[tuple[str, Any, Any]] = [
+        ("retrieval_size", int, option(1000, title="Retrieval size", bounds=(1, 100_000),
+                                       description="How many variants the retrieval step hands to scoring.")),
+        ("ordering_size", int, option(50, title="Ordering size", bounds=(0, 1_000),
+                                      description="How many of the best-scored variants the diversity ordering re-ranks.")),
+        ("diversity_weight", float, option(
+            0.3, title="Diversity weight", bounds=(0.0, 1.0),
+            description="0 keeps the scoring order; 1 orders the head by diversity alone. In between, each pick "
+            "trades relevance for distance to what is already picked.",
+        )),
+        ("one_variant_per_product", bool, option(
+            True, title="One variant per product",
+            description="Show only the best variant of each product in a list (off: several variants of one product may appear).",
+        )),
+        ("models_disabled", dict[str, bool], field(default_factory=dict, metadata={"title": None, "description": None})),
+    ]
+    for (recommendation_type, phase), default in DEFAULT_CASCADES.items():
+        annotation = tuple[str, ...] | None if default is None else tuple[str, ...]
+        title = f"{_CASCADE_TITLES[recommendation_type]} {phase.value.lower()}"
+        description = _CASCADE_DESCRIPTIONS[(recommendation_type, phase)]
+        fields.append((cascade_field(recommendation_type, phase), annotation,
+                       option(default, title=title, description=description)))
+    return fields
+
+
+def _model_sections() -> list[tuple[str, Any, Any]]:
+    return [
+        (model.options_key(), model.options, field(default_factory=model.options))
+        for model in MODELS.values()
+        if model.options is not None
+    ]
+
+
+RecommenderConfig = dataclasses.make_dataclass(
+    "RecommenderConfig",
+    [
+        *_general_fields(),
+        *_model_sections(),
+        ("trainer_config", TrainerConfig, field(default_factory=TrainerConfig)),
+        ("deleted", bool, field(default=False, metadata={"title": None, "description": None})),
+    ],
+    bases=(_ConfigMethods,),
+    frozen=True,
+)
+RecommenderConfig.__module__ = __name__
+RecommenderConfig.__doc__ = "The whole recommender configuration (see the module docstring)."
+
+
+def _all_fields(cls: type = RecommenderConfig) -> dict[str, dataclasses.Field]:
+    """Every leaf field of the config by name (section fields included)."""
+    found: dict[str, dataclasses.Field] = {}
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if dataclasses.is_dataclass(hints[f.name]):
+            for name, inner in _all_fields(hints[f.name]).items():
+                if name in found:
+                    raise TypeError(f"config field name {name!r} is used twice: options must have unique names")
+                found[name] = inner
+        else:
+            found[f.name] = f
+    return found
+
+
+_LEAF_FIELDS = _all_fields()
+_SNAKE = {to_camel(name): name for name in _LEAF_FIELDS}
+
+
+def to_snake(name: str) -> str:
+    """The config field name of a camelCase key (`l2Options` → `l2_options`)."""
+    return _SNAKE.get(name, name)
+
+
+def field_info(name: str) -> tuple[str | None, str | None]:
+    """(title, description) of a config field, section fields included."""
+    f = _LEAF_FIELDS.get(name)
+    return (f.metadata.get("title"), f.metadata.get("description")) if f is not None else (None, None)
 
 
 def _camelize(value: Any) -> Any:
     if dataclasses.is_dataclass(value):
-        return {to_camel(f.name) if f.name != "models_disabled" else "modelsDisabled": _camelize(getattr(value, f.name))
-                for f in dataclasses.fields(value)}
+        return {to_camel(f.name): _camelize(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, tuple):
         return [_camelize(v) for v in value]
     if isinstance(value, dict):
@@ -164,45 +211,45 @@ def _camelize(value: Any) -> Any:
     return value
 
 
-def _coerce(name: str, annotation: Any, raw: Any, errors: dict[str, list[str]], path: str) -> Any:
+def _coerce(f: dataclasses.Field, annotation: Any, raw: Any, errors: dict[str, list[str]], path: str) -> Any:
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin in (typing.Union, types.UnionType):
         if raw is None and type(None) in args:
             return None
         (inner,) = [a for a in args if a is not type(None)]
-        return _coerce(name, inner, raw, errors, path)
+        return _coerce(f, inner, raw, errors, path)
     if annotation is bool:
         if isinstance(raw, bool):
             return raw
         errors.setdefault(path, []).append("Must be true or false.")
         return None
     if annotation in (int, float):
-        if isinstance(raw, bool) or not isinstance(raw, (int, float)) or (annotation is int and not float(raw).is_integer()):
+        is_number = isinstance(raw, int | float) and not isinstance(raw, bool)
+        if is_number and isinstance(raw, float) and not math.isfinite(raw):
+            is_number = False
+        if not is_number or (annotation is int and isinstance(raw, float) and not raw.is_integer()):
             errors.setdefault(path, []).append(f"Must be {'an integer' if annotation is int else 'a number'}.")
             return None
-        value = annotation(raw)
-        _check_bounds(name, value, errors, path)
-        return value
+        low, high = f.metadata["bounds"]
+        # Compared before converting: a 310-digit integer is out of bounds, not an overflow.
+        if not (low <= raw <= high):
+            errors.setdefault(path, []).append(f"Must be between {low:g} and {high:g}.")
+            return None
+        return annotation(raw)
     if annotation is str:
         if not isinstance(raw, str):
             errors.setdefault(path, []).append("Must be a string.")
         return raw
     if origin is tuple:
-        if not isinstance(raw, (list, tuple)):
+        if not isinstance(raw, list | tuple):
             errors.setdefault(path, []).append("Must be a list.")
             return None
-        items = tuple(_coerce(name, args[0], item, errors, path) for item in raw)
-        if name.endswith("_options") and not items:
+        items = tuple(_coerce(f, args[0], item, errors, path) for item in raw)
+        if f.name.endswith("_options") and not items:
             errors.setdefault(path, []).append("Give at least one option.")
         return items
     raise TypeError(f"unsupported config annotation {annotation!r}")
-
-
-def _check_bounds(name: str, value: float, errors: dict[str, list[str]], path: str) -> None:
-    low, high = _BOUNDS.get(name, (None, None))
-    if low is not None and not (low <= value <= high):
-        errors.setdefault(path, []).append(f"Must be between {low:g} and {high:g}.")
 
 
 def _build(cls: type, payload: dict[str, Any], errors: dict[str, list[str]], base: Any, prefix: str = "") -> Any:
@@ -224,7 +271,7 @@ def _build(cls: type, payload: dict[str, Any], errors: dict[str, list[str]], bas
                 continue
             kwargs[f.name] = _build(annotation, raw, errors, getattr(base, f.name), prefix=f"{path}.")
         else:
-            kwargs[f.name] = _coerce(f.name, annotation, raw, errors, path)
+            kwargs[f.name] = _coerce(f, annotation, raw, errors, path)
     if errors:
         return None
     return dataclasses.replace(base, **kwargs)
@@ -238,18 +285,19 @@ def _models_disabled(payload: dict[str, Any], errors: dict[str, list[str]], base
         errors.setdefault("modelsDisabled", []).append("Must be an object of model name to true/false.")
         return {}
     listed = payload.get("models")
+    # The dashboard keys `modelsDisabled` by the index of each model in its `models` list.
     order = (
-        [m.get("name") for m in listed if isinstance(m, dict)]
+        [m.get("name") if isinstance(m, dict) and isinstance(m.get("name"), str) else None for m in listed]
         if isinstance(listed, list) and listed
-        else list(DASHBOARD_MODEL_ORDER)
+        else list(MODELS)
     )
     known = known_model_names()
     result: dict[str, bool] = {}
     for key, flag in raw.items():
         name = key
-        if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+        if isinstance(key, str) and key.isdigit():
             index = int(key)
-            if index >= len(order):
+            if index >= len(order) or order[index] is None:
                 errors.setdefault("modelsDisabled", []).append(f"No model at index {index}.")
                 continue
             name = order[index]
@@ -259,8 +307,8 @@ def _models_disabled(payload: dict[str, Any], errors: dict[str, list[str]], base
         if not isinstance(flag, bool):
             errors.setdefault("modelsDisabled", []).append(f"The flag of {name!r} must be true or false.")
             continue
-        if name == "dummy" and flag:
-            errors.setdefault("modelsDisabled", []).append("dummy is the last resort and cannot be disabled.")
+        if MODELS[name].is_last_resort and flag:
+            errors.setdefault("modelsDisabled", []).append(f"{name} is the last resort and cannot be disabled.")
             continue
         if flag:  # enabled is the default: only the disabled ones are kept
             result[name] = True
@@ -268,8 +316,6 @@ def _models_disabled(payload: dict[str, Any], errors: dict[str, list[str]], base
 
 
 def known_model_names() -> frozenset[str]:
-    from recommendations.algorithms.registry import MODELS
-
     return frozenset(MODELS)
 
 
@@ -286,10 +332,10 @@ def config_from_payload(payload: dict[str, Any], base: RecommenderConfig | None 
     if config is not None:
         known = known_model_names()
         for name in CASCADE_FIELDS:
-            for model_name in getattr(config, name) or ():
+            cascade = getattr(config, name) or ()
+            for model_name in cascade:
                 if model_name not in known:
                     errors.setdefault(to_camel(name), []).append(f"Unknown model {model_name!r}.")
-            cascade = getattr(config, name) or ()
             if len(set(cascade)) != len(cascade):
                 errors.setdefault(to_camel(name), []).append("A model may appear only once in a cascade.")
     if errors:
@@ -299,63 +345,14 @@ def config_from_payload(payload: dict[str, Any], base: RecommenderConfig | None 
 
 DEFAULT_CONFIG = RecommenderConfig()
 
-# Titles and descriptions the dashboard shows next to each field (contract section 4.5).
-FIELD_INFO: dict[str, tuple[str, str]] = {
-    "retrieval_size": ("Retrieval size", "How many variants the retrieval step hands to scoring."),
-    "ordering_size": ("Ordering size", "How many of the best-scored variants the diversity ordering re-ranks."),
-    "diversity_weight": (
-        "Diversity weight",
-        "0 keeps the scoring order; 1 orders the head by diversity alone. In between, each pick trades relevance for distance to what is already picked.",
-    ),
-    "one_variant_per_product": (
-        "One variant per product",
-        "Show only the best variant of each product in a list (off: several variants of one product may appear).",
-    ),
-    "homepage_retrieval_cascade": ("Homepage retrieval", "Models that retrieve candidates for the homepage, first available wins."),
-    "homepage_scoring_cascade": ("Homepage scoring", "Models that score homepage candidates."),
-    "category_list_retrieval_cascade": (
-        "Category list retrieval",
-        "Category lists retrieve the variants of the category and its sub-categories; no model is used.",
-    ),
-    "category_list_scoring_cascade": ("Category list scoring", "Models that order a category list."),
-    "product_detail_retrieval_cascade": ("Product detail retrieval", "Models that retrieve candidates on a product page."),
-    "product_detail_scoring_cascade": ("Product detail scoring", "Models that score candidates on a product page."),
-    "cart_retrieval_cascade": ("Cart retrieval", "Models that retrieve candidates for the cart."),
-    "cart_scoring_cascade": ("Cart scoring", "Models that score candidates for the cart."),
-    "l2_options": ("L2 options", "Regularisation strengths tried; the best on a validation split is used."),
-    "reviews_multiplier": ("Reviews multiplier", "EASE trains once interactions exceed this multiple of the variant count."),
-    "max_items": ("Maximum items", "Only this many most-interacted variants get an EASE column."),
-    "view_weight": ("View weight", "Weight of a product detail view in the EASE matrix."),
-    "cart_weight": ("Cart weight", "Weight of an add-to-cart in the EASE matrix."),
-    "order_weight": ("Order weight", "Weight of an ordered variant in the EASE matrix."),
-    "review_weight": ("Review weight", "Weight of a review (times rating / 5) in the EASE matrix."),
-    "num_epochs_options": ("Number of epochs options", "Epoch counts tried."),
-    "batch_size_options": ("Batch size options", "Mini-batch sizes tried."),
-    "embedding_size_options": (
-        "Embedding size options",
-        "Item embedding sizes tried: 0 ties the item embedding to the output embedding (its size is the hidden size); "
-        "a positive size trains a separate input embedding of that size.",
-    ),
-    "hidden_size_options": ("Hidden size options", "GRU hidden state sizes tried."),
-    "learning_rate_options": ("Learning rate options", "Learning rates tried."),
-    "incremental_trainings": ("Incremental trainings", "Incremental trainings between two full trainings."),
-    "events_multiplier": ("Events multiplier", "GRU4Rec trains once product views exceed this multiple of the variant count."),
-    "neighbours": ("Neighbours", "Nearest variants stored per variant."),
-    "half_life_days": ("Half-life (days)", "Popularity decays by half over this many days; empty for no decay."),
-}
-
 
 def config_info(cls: type = RecommenderConfig) -> dict[str, Any]:
+    """Title and description of every field, camelCase, sections nested (contract section 4.5)."""
     info: dict[str, Any] = {}
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
-        annotation = hints[f.name]
-        if dataclasses.is_dataclass(annotation):
-            info[to_camel(f.name)] = config_info(annotation)
+        if dataclasses.is_dataclass(hints[f.name]):
+            info[to_camel(f.name)] = config_info(hints[f.name])
             continue
-        title, description = FIELD_INFO.get(f.name, (None, None))
-        info["modelsDisabled" if f.name == "models_disabled" else to_camel(f.name)] = {
-            "title": title,
-            "description": description,
-        }
+        info[to_camel(f.name)] = {"title": f.metadata.get("title"), "description": f.metadata.get("description")}
     return info

@@ -15,8 +15,15 @@ import numpy as np
 from django.core.cache import cache
 
 from feedback.selectors import MAX_VIEWS, RequesterActivity, requester_activity
-from products.models import CategoryAncestor, OrderProductVariant
-from recommendations.algorithms.base import Phase, PredictContext, PredictionModel, RecommendationType
+from products.selectors import category_descendants, requester_ordered
+from recommendations.algorithms.base import (
+    Phase,
+    PredictContext,
+    PredictionModel,
+    RecommendationType,
+    RequesterHistory,
+)
+from recommendations.algorithms.registry import MODELS, last_resort
 from recommendations.prediction_log import prediction_result_record
 from recommendations.serving import ServingState, catalogue_skus_in_category, loaded_model, serving_state
 
@@ -69,50 +76,29 @@ class PredictionAnswer:
 # --- context -------------------------------------------------------------------------------
 
 
-def _requester_history(
-    state: ServingState, request: PredictionRequest, activity: RequesterActivity
-) -> tuple[tuple[tuple[str, float], ...], frozenset[str]]:
-    """The requester's interactions with the EASE weights, and what they bought or reviewed.
-    A known user is matched by user id, anyone else by session."""
-    weights = state.config.ease_config
-    strongest: dict[str, float] = {}
-
-    def add(sku: str, weight: float) -> None:
-        if weight > strongest.get(sku, 0.0):
-            strongest[sku] = weight
-
-    for sku in activity.user_views:
-        add(sku, weights.view_weight)
-    for sku in activity.visited[-MAX_VIEWS:]:
-        add(sku, weights.view_weight)
-    for sku in activity.carted:
-        add(sku, weights.cart_weight)
-    done: set[str] = set()
-    for sku, rating in activity.reviews:
-        add(sku, weights.review_weight * max(rating, 0) / 5.0)
-        done.add(sku)
-    if request.user_id:
-        by_requester = {"order__user_id": request.user_id}
-    elif request.session_id:
-        by_requester = {"order__session_id": request.session_id}
-    else:
-        by_requester = None
-    ordered = (
-        OrderProductVariant.objects.filter(**by_requester, order__deleted=False).values_list("product_variant_sku", flat=True)[:500]
-        if by_requester
-        else ()
+def _requester_history(request: PredictionRequest, activity: RequesterActivity) -> RequesterHistory:
+    """What the requester did: a known user is matched by user id, anyone else by session."""
+    return RequesterHistory(
+        viewed=(*activity.user_views, *activity.visited[-MAX_VIEWS:]),
+        carted=activity.carted,
+        ordered=tuple(requester_ordered(user_id=request.user_id, session_id=request.session_id)),
+        reviewed=activity.reviews,
     )
-    for sku in ordered:
-        add(sku, weights.order_weight)
-        done.add(sku)
-    return tuple(strongest.items()), frozenset(done)
 
 
 def _uses_requester_history(state: ServingState, request: PredictionRequest) -> bool:
+    """Whether a model of this request's cascades that reads the requester's history could
+    answer (enabled and, when it needs training, trained)."""
     config = state.config
-    names = set(config.cascade(request.recommendation_type.value, "scoring"))
-    names |= set(config.cascade(request.recommendation_type.value, "retrieval"))
-    return "ease" in names and "ease" in state.identifiers and not config.is_disabled("ease")
+    situation = request.recommendation_type.value
+    names = set(config.cascade(situation, "scoring")) | set(config.cascade(situation, "retrieval"))
+    for name in names:
+        model = MODELS.get(name)
+        if model is None or not model.uses_requester_history or config.is_disabled(name):
+            continue
+        if not model.needs_training or name in state.identifiers:
+            return True
+    return False
 
 
 def _context(state: ServingState, request: PredictionRequest) -> PredictContext:
@@ -142,16 +128,18 @@ def _context(state: ServingState, request: PredictionRequest) -> PredictContext:
         # The shopper is on this product's page now, whether or not its view event arrived
         # before this request: session models answer about the product, not the session alone.
         session_history = (*session_history, viewed)
-    user_history: tuple[tuple[str, float], ...] = ()
+    requester = None
     if uses_history:
-        user_history, done = _requester_history(state, request, activity)
+        requester = _requester_history(request, activity)
         if request.recommendation_type != RecommendationType.CATEGORY_LIST:
-            exclude |= done
+            # What the requester bought or reviewed does not come back.
+            exclude.update(requester.ordered)
+            exclude.update(sku for sku, _ in requester.reviewed)
     return PredictContext(
         recommendation_type=request.recommendation_type,
         catalogue=snapshot.catalogue,
         session_history=session_history,
-        user_history=user_history,
+        requester=requester,
         viewed_variant=viewed,
         cart=tuple(request.variants_in_cart),
         exclude=frozenset(exclude),
@@ -165,7 +153,8 @@ def cascade_models(state: ServingState, recommendation_type: RecommendationType,
     """The usable models of a cascade, in order, with dummy last: enabled, trained and loadable,
     and able to serve this type and phase."""
     config = state.config
-    names = [n for n in config.cascade(recommendation_type.value, phase.value) if n != "dummy"] + ["dummy"]
+    last = last_resort().name
+    names = [n for n in config.cascade(recommendation_type.value, phase.value) if n != last] + [last]
     models = []
     for name in names:
         if config.is_disabled(name):
@@ -257,15 +246,27 @@ def diversity_order(ranked: list[str], distances: np.ndarray, diversity_weight: 
     return [ranked[i] for i in picked]
 
 
+def _distance_model(state: ServingState) -> PredictionModel | None:
+    """The first enabled, trained model that offers distances between variants."""
+    for name, model_class in MODELS.items():
+        if model_class.provides_distances and not state.config.is_disabled(name):
+            model = loaded_model(name, state.identifiers)
+            if model is not None:
+                return model
+    return None
+
+
 def _order(state: ServingState, items: list[str]) -> list[str]:
     config = state.config
     size = min(config.ordering_size, len(items))
-    similarity = loaded_model("similarity", state.identifiers) if not config.is_disabled("similarity") else None
-    if size < 3 or similarity is None or not hasattr(similarity, "distances"):
+    if size < 3 or config.diversity_weight <= 0:
+        return items
+    distances = _distance_model(state)
+    if distances is None:
         return items
     head = items[:size]
     try:
-        ordered = diversity_order(head, np.asarray(similarity.distances(head), dtype=np.float64), config.diversity_weight)
+        ordered = diversity_order(head, np.asarray(distances.distances(head), dtype=np.float64), config.diversity_weight)
     except Exception:
         logger.exception("diversity ordering failed; keeping the scoring order")
         return items
@@ -310,11 +311,6 @@ def _filter(
 
 
 # --- the pipeline --------------------------------------------------------------------------
-
-
-def category_descendants(category_id: int) -> list[int]:
-    found = list(CategoryAncestor.objects.filter(category_ancestor_id=category_id).values_list("category_id", flat=True))
-    return found if category_id in found else [category_id, *found]
 
 
 def _cache_key(request: PredictionRequest) -> str:

@@ -18,8 +18,8 @@ from django.db import connections, router
 from django.utils import timezone
 
 from modelstore.models import ConfigVersion, LatestIdentifier
-from products.models import Order, OrderProductVariant, Product, ProductProductVariant, ProductVariant
 from products.revision import catalogue_revision_current
+from products.selectors import catalogue_rows
 from recommendations.algorithms.base import ArtefactError, Catalogue, PredictionModel
 from recommendations.algorithms.popularity import popularity_from_orders
 from recommendations.algorithms.registry import MODELS
@@ -43,36 +43,22 @@ class CatalogueSnapshot:
 
 
 def catalogue_snapshot_build(*, revision: int, half_life_days: float | None) -> CatalogueSnapshot:
-    variants = list(
-        ProductVariant.objects.order_by("sku").values_list("sku", "stock_quantity", "recommendation_weight", "deleted")
-    )
-    products = {
-        pid: (published and not deleted, category)
-        for pid, published, deleted, category in Product.objects.values_list("id", "published", "deleted", "category_id")
-    }
+    rows = catalogue_rows()
     variants_of: dict[int, list[str]] = defaultdict(list)
     product_of: dict[str, int] = {}
-    for sku, product_id in ProductProductVariant.objects.order_by("id").values_list("product_variant_id", "product_id"):
+    for sku, product_id in rows.links:
         variants_of[product_id].append(sku)
         product_of.setdefault(sku, product_id)
     products_in_category: dict[int, list[int]] = defaultdict(list)
-    for product_id, (_, category) in products.items():
+    is_shown: dict[int, bool] = {}
+    for product_id, shown, category in rows.products:
+        is_shown[product_id] = shown
         if category is not None:
             products_in_category[category].append(product_id)
 
-    skus = [row[0] for row in variants]
-    shown = {
-        sku
-        for product_id, listed in variants_of.items()
-        if products.get(product_id, (False, None))[0]
-        for sku in listed
-    }
-    orders = dict(Order.objects.filter(deleted=False).values_list("token", "create_at"))
-    lines = [
-        (sku, quantity, orders[token])
-        for token, sku, quantity in OrderProductVariant.objects.values_list("order_id", "product_variant_sku", "quantity")
-        if token in orders
-    ]
+    skus = [row[0] for row in rows.variants]
+    shown_skus = {sku for product_id, listed in variants_of.items() if is_shown.get(product_id, False) for sku in listed}
+    lines = rows.order_lines
     popularity = popularity_from_orders(
         skus,
         [line[0] for line in lines],
@@ -83,9 +69,9 @@ def catalogue_snapshot_build(*, revision: int, half_life_days: float | None) -> 
     )
     catalogue = Catalogue.build(
         skus,
-        is_available=[not deleted and sku in shown for sku, _, _, deleted in variants],
-        in_stock=[stock > 0 for _, stock, _, _ in variants],
-        recommendation_weight=[weight for _, _, weight, _ in variants],
+        is_available=[not deleted and sku in shown_skus for sku, _, _, deleted in rows.variants],
+        in_stock=[stock > 0 for _, stock, _, _ in rows.variants],
+        recommendation_weight=[weight for _, _, weight, _ in rows.variants],
         popularity=popularity,
     )
     return CatalogueSnapshot(

@@ -6,10 +6,12 @@ reads plain lists of SKUs and scores back.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -40,6 +42,49 @@ def serves_all_scoring() -> frozenset[tuple[RecommendationType, Phase]]:
 
 def serves_all_retrieval() -> frozenset[tuple[RecommendationType, Phase]]:
     return frozenset((t, Phase.RETRIEVAL) for t in RETRIEVAL_TYPES)
+
+
+class TrainingData(str, enum.Enum):
+    """What a trained model learns from; the Django side builds it (and counts what arrived since
+    the last training) the same way for every model of a kind."""
+
+    CONTENT = "content"  # the catalogue: prices and attribute values of the variants
+    INTERACTIONS = "interactions"  # views, carts, orders and reviews per user (else session)
+    SESSIONS = "sessions"  # product views per session, in time order
+
+
+@dataclass(frozen=True)
+class TrainingRequirement:
+    """When the stored data suffice to train: at least `minimum` of the `counted` rows
+    ("variants", "interactions" or "views"), and with `multiplier_option` (a field of the model's
+    options) more than that multiple of the number of variants."""
+
+    counted: str
+    minimum: int = 1
+    multiplier_option: str | None = None
+
+
+def option(default: Any = dataclasses.MISSING, *, title: str, description: str, bounds: tuple[float, float] | None = None,
+           factory: Callable[[], Any] | None = None) -> Any:
+    """A field of a model's options (its section of the config): the dashboard's title and help
+    text, and the bounds a number (or each number of a list) must stay within."""
+    metadata = {"title": title, "description": description, "bounds": bounds}
+    if factory is not None:
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+@dataclass(frozen=True)
+class SessionData:
+    """Product views grouped by session, the training input of the session models.
+    `sessions[k]` holds indices into `skus`, oldest click first; `session_start_times[k]` (any
+    monotone unit) orders sessions in time, else the list order is taken as time order;
+    `session_ids[k]`, when given, names the session (so a later extension can continue it)."""
+
+    skus: list[str]
+    sessions: list[np.ndarray]
+    session_start_times: np.ndarray | None = None
+    session_ids: list[str] | None = None
 
 
 class ArtefactError(Exception):
@@ -94,13 +139,27 @@ class Catalogue:
 
 
 @dataclass(frozen=True)
+class RequesterHistory:
+    """What the requester (the user, else the session) did, as stored: SKUs viewed (this session's
+    visits and, for a known user, other sessions' views), added to a cart and ordered, and the
+    reviews with their rating (0..5)."""
+
+    viewed: tuple[str, ...] = ()
+    carted: tuple[str, ...] = ()
+    ordered: tuple[str, ...] = ()
+    reviewed: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
 class PredictContext:
     """Everything a model may use to answer one request.
 
-    `session_history` are the SKUs the session visited, oldest first. `user_history` are the
-    requester's (user's, else session's) implicit and explicit interactions as (sku, weight),
-    for collaborative models. `exclude` are SKUs that must not come back (already bought or
-    reviewed, the viewed product's variants, the cart).
+    `session_history` are the SKUs the session visited, oldest first (on a product page the
+    viewed variant is the latest). `requester` is what the requester did, given when a model of
+    the request's cascades `uses_requester_history`; `user_history` are interactions already
+    weighted as (sku, weight) (hand-built contexts: offline evaluation, tests), which such a
+    model takes instead. `exclude` are SKUs that must not come back (already bought or reviewed,
+    the viewed product's variants, the cart).
     """
 
     recommendation_type: RecommendationType
@@ -111,6 +170,7 @@ class PredictContext:
     cart: tuple[str, ...] = ()
     exclude: frozenset[str] = frozenset()
     seed: int | None = None
+    requester: RequesterHistory | None = None
 
 
 Progress = Callable[[str, float], None]
@@ -129,16 +189,46 @@ class TrainingResult:
 
 
 class PredictionModel:
-    """Base class of the six models. Subclasses set the class attributes and override what they
-    support; the pipeline never special-cases a model by name."""
+    """Base class of the models. A subclass says everything the rest of the service needs to
+    know about it in its class attributes (the registry lists the classes); nothing outside the
+    algorithms compares a model's name with a literal."""
 
     name: ClassVar[str]
     title: ClassVar[str]
     description: ClassVar[str]
+    # The (type, phase) pairs it serves.
     supports: ClassVar[frozenset[tuple[RecommendationType, Phase]]] = frozenset()
     needs_training: ClassVar[bool] = False
+    # The end of every cascade: always ready, never disabled, answers whatever happens.
+    is_last_resort: ClassVar[bool] = False
+    # Its colour on the dashboard's charts.
+    colour: ClassVar[str] = "#6b7280"
+    # Its section of the config (a frozen dataclass of `option` fields), under `<name>_config`.
+    options: ClassVar[type | None] = None
+    # What it learns from and when the data suffice (trained models).
+    training_data: ClassVar[TrainingData | None] = None
+    training_requirement: ClassVar[TrainingRequirement | None] = None
+    # It can continue training from its current weights on new data (`fit_incremental`).
+    supports_incremental: ClassVar[bool] = False
+    # It reads `context.requester`: the pipeline then fetches the requester's history and leaves
+    # out what they bought or reviewed.
+    uses_requester_history: ClassVar[bool] = False
+    # It offers `distances(skus)`, which the diversity ordering uses.
+    provides_distances: ClassVar[bool] = False
+    # It offers `neighbours()`, stored in the similarity database when it is trained.
+    provides_neighbours: ClassVar[bool] = False
 
     identifier: str = ""
+
+    @classmethod
+    def options_key(cls) -> str:
+        """The config key of its options: `ease_config` (`easeConfig` on the wire)."""
+        return f"{cls.name}_config"
+
+    @classmethod
+    def params_from_options(cls, options: Any) -> Any:
+        """The training params for the config's options of this model (trained models)."""
+        raise NotImplementedError(f"{cls.__name__} needs no training")
 
     # -- training -------------------------------------------------------------------------
     @classmethod

@@ -20,6 +20,8 @@ class DummyModel(StatelessModel):
     title = "Dummy"
     description = "Random available variants, in-stock ones first; keeps the given order when scoring."
     supports = serves_all_retrieval() | serves_all_scoring()
+    is_last_resort = True
+    colour = "#9ca3af"
 
     def retrieve(self, context: PredictContext, n: int) -> list[str]:
         catalogue = context.catalogue

@@ -26,7 +26,10 @@ from .base import (
     PredictionModel,
     Progress,
     RecommendationType,
+    TrainingData,
+    TrainingRequirement,
     TrainingResult,
+    option,
     serves,
     serves_all_scoring,
 )
@@ -54,6 +57,42 @@ class EASEData:
 
 
 @dataclass(frozen=True)
+class EASEOptions:
+    """The `easeConfig` section of the config: training options and the weight of each kind of
+    interaction (training and request-time histories alike)."""
+
+    l2_options: tuple[float, ...] = option(
+        (1.0, 10.0, 100.0),
+        title="L2 options",
+        description="Regularisation strengths tried; the best on a validation split is used.",
+        bounds=(0.0, 1e9),
+    )
+    reviews_multiplier: float = option(
+        0.5,
+        title="Reviews multiplier",
+        description="EASE trains once interactions exceed this multiple of the variant count.",
+        bounds=(0.0, 1e6),
+    )
+    max_items: int = option(
+        20000, title="Maximum items", description="Only this many most-interacted variants get an EASE column.",
+        bounds=(1, 200_000),
+    )
+    view_weight: float = option(
+        1.0, title="View weight", description="Weight of a product detail view in the EASE matrix.", bounds=(0.0, 1e6)
+    )
+    cart_weight: float = option(
+        2.0, title="Cart weight", description="Weight of an add-to-cart in the EASE matrix.", bounds=(0.0, 1e6)
+    )
+    order_weight: float = option(
+        4.0, title="Order weight", description="Weight of an ordered variant in the EASE matrix.", bounds=(0.0, 1e6)
+    )
+    review_weight: float = option(
+        1.0, title="Review weight", description="Weight of a review (times rating / 5) in the EASE matrix.",
+        bounds=(0.0, 1e6),
+    )
+
+
+@dataclass(frozen=True)
 class EASEParams:
     l2_options: tuple[float, ...] = (1.0, 10.0, 100.0)
     # B is dense items × items float32: 20,000 items = 1.6 GB, and the inverse is O(items³).
@@ -62,6 +101,11 @@ class EASEParams:
     seed: int = 0
     # Validation scores at most this many rows (a seeded sample) to bound its cost.
     max_validation_rows: int = 10000
+    # How a request's history is weighted (the training matrix used the same weights).
+    view_weight: float = 1.0
+    cart_weight: float = 2.0
+    order_weight: float = 4.0
+    review_weight: float = 1.0
 
     def __post_init__(self) -> None:
         if not self.l2_options or any(not (value > 0) for value in self.l2_options):
@@ -203,6 +247,22 @@ class EASEModel(PredictionModel):
     description = "Collaborative filtering: items that go together with the requester's interactions (EASE)."
     supports = serves((RecommendationType.HOMEPAGE, Phase.RETRIEVAL)) | serves_all_scoring()
     needs_training = True
+    colour = "#ef4444"
+    options = EASEOptions
+    training_data = TrainingData.INTERACTIONS
+    training_requirement = TrainingRequirement(counted="interactions", multiplier_option="reviews_multiplier")
+    uses_requester_history = True
+
+    @classmethod
+    def params_from_options(cls, options: EASEOptions) -> EASEParams:
+        return EASEParams(
+            l2_options=options.l2_options,
+            max_items=options.max_items,
+            view_weight=options.view_weight,
+            cart_weight=options.cart_weight,
+            order_weight=options.order_weight,
+            review_weight=options.review_weight,
+        )
 
     def __init__(self, skus: Sequence[str], weights: np.ndarray, l2: float, aggregate: Aggregate,
                  params: EASEParams) -> None:
@@ -296,10 +356,29 @@ class EASEModel(PredictionModel):
         return cls(arrays["skus"].tolist(), arrays["weights"], l2, aggregate, params)
 
     # -- prediction -------------------------------------------------------------------------
+    def weighted_history(self, context: PredictContext) -> tuple[tuple[str, float], ...]:
+        """The requester's interactions as (sku, weight): `context.user_history` when given, else
+        `context.requester` weighted as the training matrix was (the strongest signal per SKU)."""
+        if context.user_history or context.requester is None:
+            return context.user_history
+        params = self.params
+        requester = context.requester
+        strongest: dict[str, float] = {}
+        weighted = [
+            *((sku, params.view_weight) for sku in requester.viewed),
+            *((sku, params.cart_weight) for sku in requester.carted),
+            *((sku, params.order_weight) for sku in requester.ordered),
+            *((sku, params.review_weight * max(rating, 0) / 5.0) for sku, rating in requester.reviewed),
+        ]
+        for sku, weight in weighted:
+            if weight > strongest.get(sku, 0.0):
+                strongest[sku] = weight
+        return tuple(strongest.items())
+
     def _history(self, context: PredictContext) -> tuple[np.ndarray, np.ndarray]:
         """The requester's known items and their weights, repeated items combined as in training."""
         combined: dict[int, float] = {}
-        for sku, weight in context.user_history:
+        for sku, weight in self.weighted_history(context):
             row = self.index.get(sku)
             if row is None:
                 continue
@@ -315,7 +394,7 @@ class EASEModel(PredictionModel):
         return weights @ self.weights[rows] if len(rows) else np.zeros(len(self.skus), dtype=np.float32)
 
     def is_ready(self, context: PredictContext) -> bool:
-        return any(sku in self.index for sku, _ in context.user_history)
+        return any(sku in self.index for sku, _ in self.weighted_history(context))
 
     def retrieve(self, context: PredictContext, n: int) -> list[str]:
         if not self.can_serve(context.recommendation_type, Phase.RETRIEVAL):

@@ -35,7 +35,11 @@ from .base import (
     PredictContext,
     PredictionModel,
     Progress,
+    SessionData,
+    TrainingData,
+    TrainingRequirement,
     TrainingResult,
+    option,
     serves_all_scoring,
 )
 
@@ -53,14 +57,38 @@ ADAGRAD_EPSILON = 1e-6
 
 
 @dataclass(frozen=True)
-class GRU4RecData:
-    """Training sessions. `sessions[k]` holds indices into `skus`, oldest click first;
-    `session_start_times[k]` (any monotone unit) orders sessions in time, else the list order
-    is taken as time order."""
+class GRU4RecOptions:
+    """The `gru4recConfig` section of the config: the option lists tried, and the schedule."""
 
-    skus: list[str]
-    sessions: list[np.ndarray]
-    session_start_times: np.ndarray | None = None
+    num_epochs_options: tuple[int, ...] = option(
+        (10,), title="Number of epochs options", description="Epoch counts tried.", bounds=(1, 1_000)
+    )
+    batch_size_options: tuple[int, ...] = option(
+        (48,), title="Batch size options", description="Mini-batch sizes tried.", bounds=(1, 100_000)
+    )
+    embedding_size_options: tuple[int, ...] = option(
+        (0,),
+        title="Embedding size options",
+        description="Item embedding sizes tried: 0 ties the item embedding to the output embedding (its size is the "
+        "hidden size); a positive size trains a separate input embedding of that size.",
+        bounds=(0, 10_000),
+    )
+    hidden_size_options: tuple[int, ...] = option(
+        (128,), title="Hidden size options", description="GRU hidden state sizes tried.", bounds=(1, 10_000)
+    )
+    learning_rate_options: tuple[float, ...] = option(
+        (0.07,), title="Learning rate options", description="Learning rates tried.", bounds=(1e-9, 100.0)
+    )
+    incremental_trainings: int = option(
+        10, title="Incremental trainings", description="Incremental trainings between two full trainings.",
+        bounds=(0, 10_000),
+    )
+    events_multiplier: float = option(
+        10.0,
+        title="Events multiplier",
+        description="GRU4Rec trains once product views exceed this multiple of the variant count.",
+        bounds=(0.0, 1e6),
+    )
 
 
 @dataclass(frozen=True)
@@ -639,6 +667,25 @@ class GRU4RecModel(PredictionModel):
     )
     supports = serves_all_scoring()
     needs_training = True
+    colour = "#8b5cf6"
+    options = GRU4RecOptions
+    training_data = TrainingData.SESSIONS
+    training_requirement = TrainingRequirement(counted="views", multiplier_option="events_multiplier")
+    supports_incremental = True
+
+    @classmethod
+    def params_from_options(cls, options: GRU4RecOptions) -> GRU4RecParams:
+        # An embedding size of 0 means the tied ("constrained") input; a positive one a separate
+        # input embedding of that size. Combinations that do not apply are merged by the params.
+        sizes = options.embedding_size_options
+        return GRU4RecParams(
+            num_epochs_options=options.num_epochs_options,
+            batch_size_options=options.batch_size_options,
+            embedding_size_options=tuple(size for size in sizes if size > 0) or (1,),
+            hidden_size_options=options.hidden_size_options,
+            learning_rate_options=options.learning_rate_options,
+            input_options=tuple(dict.fromkeys("constrained" if size == 0 else "embedding" for size in sizes)),
+        )
 
     def __init__(self, skus: Sequence[str], network: _Network) -> None:
         self.skus = list(skus)
@@ -653,7 +700,7 @@ class GRU4RecModel(PredictionModel):
     # -- training -------------------------------------------------------------------------
     @classmethod
     def fit(
-        cls, data: GRU4RecData, params: GRU4RecParams | None = None, progress: Progress | None = None
+        cls, data: SessionData, params: GRU4RecParams | None = None, progress: Progress | None = None
     ) -> tuple["GRU4RecModel", TrainingResult]:
         params = params or GRU4RecParams()
         _check_data(data)
@@ -711,7 +758,7 @@ class GRU4RecModel(PredictionModel):
         return cls(data.skus, net), result
 
     def fit_incremental(
-        self, data_new_sessions: GRU4RecData, epochs: int = 1, progress: Progress | None = None
+        self, data_new_sessions: SessionData, epochs: int = 1, progress: Progress | None = None
     ) -> TrainingResult:
         """Continue training the current weights on new sessions.
 
@@ -864,19 +911,19 @@ def _decayed_bags(items: torch.Tensor, n_items: int) -> torch.Tensor:
     return bags
 
 
-def _check_data(data: GRU4RecData) -> None:
+def _check_data(data: SessionData) -> None:
     if len(set(data.skus)) != len(data.skus):
-        raise ValueError("GRU4RecData.skus must not contain duplicates")
+        raise ValueError("SessionData.skus must not contain duplicates")
     n_items = len(data.skus)
     for k, session in enumerate(data.sessions):
         session = np.asarray(session)
         if session.size and (session.min() < 0 or session.max() >= n_items):
-            raise ValueError(f"GRU4RecData.sessions[{k}] refers to an item outside skus (0..{n_items - 1})")
+            raise ValueError(f"SessionData.sessions[{k}] refers to an item outside skus (0..{n_items - 1})")
     if data.session_start_times is not None and len(data.session_start_times) != len(data.sessions):
-        raise ValueError("GRU4RecData.session_start_times must have one entry per session")
+        raise ValueError("SessionData.session_start_times must have one entry per session")
 
 
-def _time_ordered(data: GRU4RecData) -> list[np.ndarray]:
+def _time_ordered(data: SessionData) -> list[np.ndarray]:
     if data.session_start_times is None:
         return list(data.sessions)
     order = np.argsort(np.asarray(data.session_start_times), kind="stable")

@@ -4,12 +4,13 @@ popularity (the original sorted by SKU string by mistake)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Sequence
 
 import numpy as np
 
-from .base import PredictContext, serves_all_retrieval, serves_all_scoring
+from .base import PredictContext, option, serves_all_retrieval, serves_all_scoring
 from .ranking import catalogue_index, make_rng, ranked, returnable_mask, tiered_sample
 from .selection import sampling_tiers
 from .stateless import StatelessModel
@@ -62,11 +63,25 @@ def popularity_from_orders(
     return np.bincount(rows[known], weights=weights[known], minlength=len(skus)).astype(np.float64)
 
 
+@dataclass(frozen=True)
+class PopularityOptions:
+    """The `popularityConfig` section of the config (read when the catalogue snapshot is built)."""
+
+    half_life_days: float | None = option(
+        None,
+        title="Half-life (days)",
+        description="Popularity decays by half over this many days; empty for no decay.",
+        bounds=(0.001, 1e6),
+    )
+
+
 class PopularityModel(StatelessModel):
     name = "popularity"
     title = "Popularity"
     description = "Best-selling variants, sampled in proportion to units ordered; scoring by units ordered."
     supports = serves_all_retrieval() | serves_all_scoring()
+    colour = "#f59e0b"
+    options = PopularityOptions
 
     def is_ready(self, context: PredictContext) -> bool:
         # Without a single sale the model is a worse dummy; let the cascade move on.

@@ -1,12 +1,14 @@
-"""The explicit registry of prediction models: model name → class.
+"""The explicit registry of prediction models: model name → class, and where each model stands in
+the default cascades. With each class's own attributes (base.py), this is the only place that
+knows a model: the config, the pipeline, the trainer and the dashboard ask here.
 
-To add a model: implement `PredictionModel` (base.py) in a module of this package, `register`
-its class (or add it to `MODELS` below), and put its name in a cascade of the configuration.
+To add a model: implement `PredictionModel` (base.py) in a module of this package, add its class
+to `MODELS` below (or `register` it) and, if it should serve by default, to `DEFAULT_CASCADES`.
 """
 
 from __future__ import annotations
 
-from .base import PredictionModel
+from .base import Phase, PredictionModel, RecommendationType
 from .dummy import DummyModel
 from .ease import EASEModel
 from .gru4rec import GRU4RecModel
@@ -19,6 +21,44 @@ MODELS: dict[str, type[PredictionModel]] = {
     model.name: model
     for model in (DummyModel, SelectionModel, PopularityModel, SimilarityModel, GRU4RecModel, EASEModel)
 }
+
+
+_HOMEPAGE, _CATEGORY, _PRODUCT, _CART = (
+    RecommendationType.HOMEPAGE,
+    RecommendationType.CATEGORY_LIST,
+    RecommendationType.PRODUCT_DETAIL,
+    RecommendationType.CART,
+)
+_RETRIEVAL, _SCORING = Phase.RETRIEVAL, Phase.SCORING
+
+# The default cascades, first tried first; the last resort (dummy) ends every cascade implicitly.
+# The session model comes first where it serves: it answers about what the shopper does now;
+# EASE (the shopper's whole history) answers when the session has nothing it knows. On a product
+# page, the product's neighbours come before the shopper's general tastes. Category lists
+# retrieve by category, without a model.
+DEFAULT_CASCADES: dict[tuple[RecommendationType, Phase], tuple[str, ...] | None] = {
+    (_HOMEPAGE, _RETRIEVAL): (EASEModel.name, PopularityModel.name, SelectionModel.name),
+    (_HOMEPAGE, _SCORING): (GRU4RecModel.name, EASEModel.name, PopularityModel.name, SelectionModel.name),
+    (_CATEGORY, _RETRIEVAL): None,
+    (_CATEGORY, _SCORING): (GRU4RecModel.name, EASEModel.name, PopularityModel.name, SelectionModel.name),
+    (_PRODUCT, _RETRIEVAL): (SimilarityModel.name, PopularityModel.name, SelectionModel.name),
+    (_PRODUCT, _SCORING): (
+        GRU4RecModel.name, SimilarityModel.name, EASEModel.name, PopularityModel.name, SelectionModel.name,
+    ),
+    (_CART, _RETRIEVAL): (SimilarityModel.name, PopularityModel.name, SelectionModel.name),
+    (_CART, _SCORING): (
+        GRU4RecModel.name, EASEModel.name, SimilarityModel.name, PopularityModel.name, SelectionModel.name,
+    ),
+}
+
+# The reference row of offline evaluations.
+EVALUATION_BASELINE = PopularityModel.name
+
+
+def last_resort() -> type[PredictionModel]:
+    """The model that ends every cascade."""
+    (model,) = [model for model in MODELS.values() if model.is_last_resort]
+    return model
 
 
 def get_model_class(name: str) -> type[PredictionModel]:

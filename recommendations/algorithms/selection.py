@@ -31,6 +31,7 @@ class SelectionModel(StatelessModel):
     title = "Selection"
     description = "Random variants drawn in proportion to their recommendation weight; scoring by that weight."
     supports = serves_all_retrieval() | serves_all_scoring()
+    colour = "#0ea5e9"
 
     def retrieve(self, context: PredictContext, n: int) -> list[str]:
         catalogue = context.catalogue

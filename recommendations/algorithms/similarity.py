@@ -41,7 +41,10 @@ from .base import (
     PredictionModel,
     Progress,
     RecommendationType,
+    TrainingData,
+    TrainingRequirement,
     TrainingResult,
+    option,
     serves,
 )
 from .ranking import CatalogueRows, ranked, returnable_mask, top_n
@@ -87,6 +90,13 @@ class SimilarityParams:
             raise ValueError("neighbours must be at least 1")
         if self.chunk_size < 1:
             raise ValueError("chunk_size must be at least 1")
+
+
+@dataclass(frozen=True)
+class SimilarityOptions:
+    """The `similarityConfig` section of the config."""
+
+    neighbours: int = option(100, title="Neighbours", description="Nearest variants stored per variant.", bounds=(1, 1_000))
 
 
 def _numerical_space(data: SimilarityData) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -174,6 +184,16 @@ class SimilarityModel(PredictionModel):
         (RecommendationType.CART, Phase.SCORING),
     )
     needs_training = True
+    colour = "#10b981"
+    options = SimilarityOptions
+    training_data = TrainingData.CONTENT
+    training_requirement = TrainingRequirement(counted="variants", minimum=2)
+    provides_distances = True
+    provides_neighbours = True
+
+    @classmethod
+    def params_from_options(cls, options: SimilarityOptions) -> SimilarityParams:
+        return SimilarityParams(neighbours=options.neighbours)
 
     def __init__(
         self,

@@ -12,7 +12,7 @@ from conftest import ALL_DATABASES
 from feedback.models import Session
 from products.models import ProductProductVariant
 from recommendations.services import config_version_create
-from recommendations.training import model_train
+from recommendations.training.services import model_train
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 

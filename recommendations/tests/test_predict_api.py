@@ -12,7 +12,7 @@ from recommendations.algorithms.selection import SelectionModel
 from recommendations.pipeline import diversity_order
 from recommendations.services import config_version_create
 from recommendations.tests.factories import make_catalogue, make_orders, make_sessions
-from recommendations.training import model_train
+from recommendations.training.services import model_train
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 

@@ -14,7 +14,7 @@ from products.models import AttributeType, ExtensionAttributeType
 from recommendations.selectors import config_current
 from recommendations.services import config_version_create
 from recommendations.tests.factories import make_catalogue, make_orders, make_reviews, make_sessions
-from recommendations.training import model_train
+from recommendations.training.services import model_train
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -219,13 +219,13 @@ def test_an_event_without_a_session_is_stored_as_anonymous():
 
 
 def test_anonymous_events_form_no_training_session():
-    from recommendations.training_data import session_sequences
+    from recommendations.training.data import session_data
 
     _shop()
     post("/store_objects", [{"_model_class": "ProductDetailEnter", "product_variant_sku": f"p{k}-0"} for k in range(3)])
     make_sessions({"real": ["p0-0", "p1-0"]})
 
-    assert session_sequences().session_ids == ["real"]
+    assert session_data().session_ids == ["real"]
 
 
 # --- JSON errors everywhere under the API (issue 18.6) -------------------------------------------

@@ -23,9 +23,10 @@ from modelstore.models import (
 )
 from modelstore.services import trainer_queue_item_create
 from products.revision import catalogue_revision_bump
-from recommendations import training
+from recommendations.algorithms.base import TrainingData
 from recommendations.services import config_version_create
 from recommendations.tests.factories import make_catalogue, make_sessions
+from recommendations.training import data as training_data
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -76,14 +77,10 @@ def gru4rec_shop(trainer_config: dict | None = None, **config) -> None:
 
 
 def broken_similarity(monkeypatch, message: str = "disk on fire") -> None:
-    adapter = training.TRAINING_ADAPTERS["similarity"]
-
-    def build_data(config, since):
+    def build_data(options, since=None, until=None):
         raise RuntimeError(message)
 
-    monkeypatch.setitem(
-        training.TRAINING_ADAPTERS, "similarity", training.TrainingAdapter(adapter.readiness, build_data, adapter.params)
-    )
+    monkeypatch.setitem(training_data.DATA_BUILDERS, TrainingData.CONTENT, build_data)
 
 
 # --- a queued model ------------------------------------------------------------------------
@@ -243,17 +240,13 @@ def test_item_of_a_killed_trainer_is_taken_again_after_the_claim_timeout():
 
 def test_sigterm_finishes_the_current_training_and_exits(monkeypatch):
     make_catalogue(FOUR_VARIANTS)
-    adapter = training.TRAINING_ADAPTERS["similarity"]
+    build_content = training_data.DATA_BUILDERS[TrainingData.CONTENT]
 
-    def build_data_then_terminate(config, since):
+    def build_data_then_terminate(options, since=None, until=None):
         os.kill(os.getpid(), signal.SIGTERM)
-        return adapter.build_data(config, since)
+        return build_content(options, since=since, until=until)
 
-    monkeypatch.setitem(
-        training.TRAINING_ADAPTERS,
-        "similarity",
-        training.TrainingAdapter(adapter.readiness, build_data_then_terminate, adapter.params),
-    )
+    monkeypatch.setitem(training_data.DATA_BUILDERS, TrainingData.CONTENT, build_data_then_terminate)
     queue("similarity")
     queue("ease")
 
@@ -266,18 +259,14 @@ def test_sigterm_finishes_the_current_training_and_exits(monkeypatch):
 
 def test_second_signal_abandons_the_training_and_gives_the_item_back(monkeypatch):
     make_catalogue(FOUR_VARIANTS)
-    adapter = training.TRAINING_ADAPTERS["similarity"]
+    build_content = training_data.DATA_BUILDERS[TrainingData.CONTENT]
 
-    def build_data_interrupted_twice(config, since):
+    def build_data_interrupted_twice(options, since=None, until=None):
         os.kill(os.getpid(), signal.SIGTERM)
         os.kill(os.getpid(), signal.SIGINT)
-        return adapter.build_data(config, since)
+        return build_content(options, since=since, until=until)
 
-    monkeypatch.setitem(
-        training.TRAINING_ADAPTERS,
-        "similarity",
-        training.TrainingAdapter(adapter.readiness, build_data_interrupted_twice, adapter.params),
-    )
+    monkeypatch.setitem(training_data.DATA_BUILDERS, TrainingData.CONTENT, build_data_interrupted_twice)
     item = queue("similarity")
 
     run_trainer("--no-schedule")

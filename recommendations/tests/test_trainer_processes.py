@@ -24,7 +24,7 @@ from modelstore.models import LatestIdentifier, TrainerQueueItem, TrainingFinish
 from modelstore.services import trainer_queue_item_create
 from recommendations.services import config_version_create
 from recommendations.tests.factories import make_catalogue, make_reviews, make_sessions
-from recommendations.training import model_train
+from recommendations.training.services import model_train
 
 pytestmark = [
     pytest.mark.django_db(databases=ALL_DATABASES, transaction=True),

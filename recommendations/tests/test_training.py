@@ -16,11 +16,12 @@ from modelstore.models import (
     TrainingStepFinished,
     TrainingStepStarted,
 )
-from recommendations import training
+from recommendations.algorithms.base import TrainingData
 from recommendations.models import Neighbour
 from recommendations.services import config_version_create
 from recommendations.tests.factories import make_catalogue, make_reviews, make_sessions
-from recommendations.training import model_train
+from recommendations.training import data as training_data
+from recommendations.training.services import model_train
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -87,13 +88,10 @@ def test_model_without_enough_data_is_recorded_as_skipped_with_the_reason():
 def test_failing_training_is_recorded_as_failed_and_publishes_nothing(monkeypatch):
     make_catalogue(FOUR_VARIANTS)
 
-    def broken(config, since):
+    def broken(options, since=None, until=None):
         raise RuntimeError("disk on fire")
 
-    adapter = training.TRAINING_ADAPTERS["similarity"]
-    monkeypatch.setitem(
-        training.TRAINING_ADAPTERS, "similarity", training.TrainingAdapter(adapter.readiness, broken, adapter.params)
-    )
+    monkeypatch.setitem(training_data.DATA_BUILDERS, TrainingData.CONTENT, broken)
 
     with pytest.raises(RuntimeError, match="disk on fire"):
         model_train(model_name="similarity")

@@ -8,8 +8,8 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
 
-from recommendations.algorithms.registry import MODELS
-from recommendations.evaluation import EvaluationError, evaluate_model, holdout_split
+from recommendations.algorithms.registry import EVALUATION_BASELINE, MODELS
+from recommendations.training.offline import EvaluationError, evaluate_model, holdout_split
 
 
 class Command(BaseCommand):
@@ -45,8 +45,8 @@ class Command(BaseCommand):
         try:
             holdout = holdout_split(test_from=split_at, holdout_days=holdout_days, holdout_fraction=holdout_fraction)
             rows = [evaluate_model(model, holdout, cutoff=cutoff, max_events=max_events)]
-            if model != "popularity":
-                rows.append(evaluate_model("popularity", holdout, cutoff=cutoff, max_events=max_events))
+            if model != EVALUATION_BASELINE:
+                rows.append(evaluate_model(EVALUATION_BASELINE, holdout, cutoff=cutoff, max_events=max_events))
         except EvaluationError as error:
             raise CommandError(str(error)) from error
         if json:

@@ -1,4 +1,4 @@
-"""`manage.py run_trainer`: the trainer worker (see `recommendations.trainer`).
+"""`manage.py run_trainer`: the trainer worker (see `recommendations.training.trainer`).
 
 It claims queue items one at a time, trains them and records the outcome; between items it
 enqueues the retrainings that are due and sleeps `--interval` seconds when idle. SIGTERM or
@@ -15,7 +15,7 @@ import threading
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from recommendations.trainer import Trainer
+from recommendations.training.trainer import Trainer
 
 
 class Command(BaseCommand):

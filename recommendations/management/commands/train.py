@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from recommendations.algorithms.registry import MODELS
-from recommendations.training import NotTrainable, model_train
+from recommendations.training.services import NotTrainable, model_train
 
 
 class Command(BaseCommand):

@@ -17,11 +17,11 @@ from recommendations.algorithms.base import (
     NotReadyForTraining,
     PredictContext,
     RecommendationType,
+    SessionData,
 )
 from recommendations.algorithms.gru4rec import (
     CONFIG_FILE,
     STATE_FILE,
-    GRU4RecData,
     GRU4RecModel,
     GRU4RecParams,
 )
@@ -43,7 +43,7 @@ SKUS = ["A", "B", "C", "D", "E", "F"]
 CYCLE = [0, 1, 2, 3]  # A → B → C → D → A …; E and F never follow anything
 
 
-def cycle_data(n_sessions: int = 120, seed: int = 0) -> GRU4RecData:
+def cycle_data(n_sessions: int = 120, seed: int = 0) -> SessionData:
     rng = np.random.default_rng(seed)
     sessions = []
     for _ in range(n_sessions):
@@ -52,7 +52,7 @@ def cycle_data(n_sessions: int = 120, seed: int = 0) -> GRU4RecData:
         sessions.append(np.array([CYCLE[(start + t) % 4] for t in range(length)], dtype=np.int64))
     # E and F exist but are rare, so they are never the right answer.
     sessions.append(np.array([4, 5], dtype=np.int64))
-    return GRU4RecData(skus=SKUS, sessions=sessions, session_start_times=np.arange(len(sessions), dtype=float))
+    return SessionData(skus=SKUS, sessions=sessions, session_start_times=np.arange(len(sessions), dtype=float))
 
 
 def tiny_params(**overrides) -> GRU4RecParams:
@@ -194,18 +194,18 @@ def test_artefact_holds_only_tensors(trained, tmp_path):
 
 def test_empty_data_raises_not_ready_for_training():
     with pytest.raises(NotReadyForTraining, match="two or more"):
-        GRU4RecModel.fit(GRU4RecData(skus=SKUS, sessions=[]), tiny_params(), progress=lambda m, f: None)
+        GRU4RecModel.fit(SessionData(skus=SKUS, sessions=[]), tiny_params(), progress=lambda m, f: None)
     with pytest.raises(NotReadyForTraining):
-        GRU4RecModel.fit(GRU4RecData(skus=[], sessions=[]), tiny_params(), progress=lambda m, f: None)
+        GRU4RecModel.fit(SessionData(skus=[], sessions=[]), tiny_params(), progress=lambda m, f: None)
 
 
 def test_sessions_of_length_one_do_not_crash():
-    only_singles = GRU4RecData(skus=SKUS, sessions=[np.array([0]), np.array([], dtype=np.int64), np.array([2])])
+    only_singles = SessionData(skus=SKUS, sessions=[np.array([0]), np.array([], dtype=np.int64), np.array([2])])
     with pytest.raises(NotReadyForTraining):
         GRU4RecModel.fit(only_singles, tiny_params(), progress=lambda m, f: None)
     # Mixed with longer sessions, the single clicks are skipped (also in the validation part).
     sessions = [np.array([0, 1, 2])] * 5 + [np.array([3])] * 5
-    model, result = GRU4RecModel.fit(GRU4RecData(skus=SKUS, sessions=sessions), tiny_params(), progress=lambda m, f: None)
+    model, result = GRU4RecModel.fit(SessionData(skus=SKUS, sessions=sessions), tiny_params(), progress=lambda m, f: None)
     assert "note" in result.metrics  # the held-out sessions have nothing to predict
     assert np.isfinite(model.score_all([0])).all()
 
@@ -214,7 +214,7 @@ def test_sessions_of_length_one_do_not_crash():
 @pytest.mark.parametrize("n_sample", [0, 4])
 def test_a_single_session_trains(loss, n_sample):
     params = tiny_params(batch_size_options=(32,), loss_options=(loss,), n_sample_options=(n_sample,))
-    model, _ = GRU4RecModel.fit(GRU4RecData(skus=SKUS, sessions=[np.array([0, 1])]), params, progress=lambda m, f: None)
+    model, _ = GRU4RecModel.fit(SessionData(skus=SKUS, sessions=[np.array([0, 1])]), params, progress=lambda m, f: None)
     assert np.isfinite(model.score_all([0])).all()
 
 
@@ -222,7 +222,7 @@ def test_incremental_training_changes_weights_and_adds_new_skus():
     model, _ = GRU4RecModel.fit(cycle_data(), tiny_params(), progress=lambda m, f: None)
     before = {name: tensor.clone() for name, tensor in model.network.state_dict().items()}
     # New sessions refer to a new SKU "G" and reuse known ones under a different numbering.
-    new = GRU4RecData(skus=["G", "A", "B"], sessions=[np.array([1, 2, 0]), np.array([0, 1])] * 10)
+    new = SessionData(skus=["G", "A", "B"], sessions=[np.array([1, 2, 0]), np.array([0, 1])] * 10)
     result = model.fit_incremental(new, epochs=2, progress=lambda m, f: None)
     assert result.metrics["n_new_skus"] == 1
     assert model.skus == SKUS + ["G"]
@@ -235,14 +235,14 @@ def test_incremental_training_changes_weights_and_adds_new_skus():
 
 def test_incremental_training_on_nothing_new_is_harmless(trained):
     before = trained.score_all([0])
-    result = trained.fit_incremental(GRU4RecData(skus=[], sessions=[]), progress=lambda m, f: None)
+    result = trained.fit_incremental(SessionData(skus=[], sessions=[]), progress=lambda m, f: None)
     assert result.metrics["n_examples"] == 0
     np.testing.assert_array_equal(trained.score_all([0]), before)
 
 
 def test_invalid_data_and_params_are_rejected():
     with pytest.raises(ValueError, match="outside skus"):
-        GRU4RecModel.fit(GRU4RecData(skus=["A"], sessions=[np.array([0, 1])]), tiny_params())
+        GRU4RecModel.fit(SessionData(skus=["A"], sessions=[np.array([0, 1])]), tiny_params())
     with pytest.raises(ValueError, match="loss"):
         GRU4RecParams(loss_options=("top1",))
     with pytest.raises(ValueError, match="non-empty"):

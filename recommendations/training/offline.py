@@ -15,13 +15,22 @@ from typing import Any
 
 import numpy as np
 
-from recommendations import training_data
-from recommendations.algorithms.base import Catalogue, PredictContext, PredictionModel, RecommendationType
+from feedback.selectors import SessionSequences, session_sequences
+from products.selectors import variant_skus
+from recommendations.algorithms.base import (
+    Catalogue,
+    PredictContext,
+    PredictionModel,
+    RecommendationType,
+    RequesterHistory,
+    SessionData,
+    TrainingData,
+)
 from recommendations.algorithms.evaluation import NextItemEvaluator
 from recommendations.algorithms.registry import get_model_class
 from recommendations.config import RecommenderConfig
 from recommendations.selectors import config_current
-from recommendations.training import TRAINING_ADAPTERS
+from recommendations.training.data import training_data_build
 
 
 class EvaluationError(ValueError):
@@ -31,14 +40,14 @@ class EvaluationError(ValueError):
 @dataclass(frozen=True)
 class Holdout:
     split_at: datetime.datetime
-    train: training_data.SessionSequences
+    train: SessionSequences
     test_sessions: list[list[str]]
 
 
 def holdout_split(
     *, test_from: datetime.datetime | None = None, holdout_days: float | None = None, holdout_fraction: float = 0.1
 ) -> Holdout:
-    sessions = training_data.session_sequences()
+    sessions = session_sequences(known_skus=set(variant_skus()))
     if not sessions.session_ids:
         raise EvaluationError("there are no product-detail views to evaluate on")
     starts = sessions.start_times
@@ -60,7 +69,7 @@ def holdout_split(
         train_sequences.append(
             np.asarray([train_items.setdefault(sku_of[j], len(train_items)) for j in sessions.sequences[i]], dtype=np.int64)
         )
-    train = training_data.SessionSequences(
+    train = SessionSequences(
         session_ids=[sessions.session_ids[i] for i in train_index],
         skus=list(train_items),
         sequences=train_sequences,
@@ -73,18 +82,21 @@ def holdout_split(
 
 
 def _fit_for_evaluation(model_name: str, config: RecommenderConfig, holdout: Holdout, catalogue: Catalogue) -> PredictionModel:
+    """The model trained on what happened before the split: the holdout's training sessions for
+    a session model, interactions before the split for an interaction model, the catalogue as
+    it is for a content model."""
     model_class = get_model_class(model_name)
     if not model_class.needs_training:
         return model_class()
-    if model_name == "gru4rec":
-        from recommendations.algorithms.gru4rec import GRU4RecData
-
-        data = GRU4RecData(skus=holdout.train.skus, sessions=holdout.train.sequences, session_start_times=holdout.train.start_times)
-    elif model_name == "ease":
-        data = training_data.ease_training_data(config.ease_config, until=holdout.split_at)
+    options = config.options_of(model_name)
+    if model_class.training_data == TrainingData.SESSIONS:
+        train = holdout.train
+        data = SessionData(
+            skus=train.skus, sessions=train.sequences, session_start_times=train.start_times, session_ids=train.session_ids
+        )
     else:
-        data = TRAINING_ADAPTERS[model_name].build_data(config, None)
-    model, _ = model_class.fit(data, TRAINING_ADAPTERS[model_name].params(config))
+        data = training_data_build(model_class.training_data, options, until=holdout.split_at)
+    model, _ = model_class.fit(data, model_class.params_from_options(options))
     return model
 
 
@@ -127,7 +139,7 @@ def evaluate_model(
                 recommendation_type=RecommendationType.PRODUCT_DETAIL,
                 catalogue=catalogue,
                 session_history=prefix,
-                user_history=tuple((sku, config.ease_config.view_weight) for sku in prefix),
+                requester=RequesterHistory(viewed=prefix),
                 viewed_variant=prefix[-1],
                 seed=events,
             )

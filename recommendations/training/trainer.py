@@ -17,7 +17,7 @@ from django.db import connections
 from django.db.models import Max
 from django.utils import timezone
 
-from feedback.models import ProductAddToCart, ProductDetailEnter, Review
+from feedback import selectors as feedback_selectors
 from modelstore.models import LatestIdentifier, TrainerQueueItem, TrainingDataMark, TrainingStarted
 from modelstore.services import (
     trainer_queue_item_claim,
@@ -27,24 +27,18 @@ from modelstore.services import (
     trainer_queue_item_retry_or_fail,
     training_request,
 )
-from products.models import OrderProductVariant
+from products import selectors as product_selectors
 from products.revision import catalogue_revision_current
 from recommendations.algorithms.registry import MODELS
 from recommendations.config import RecommenderConfig
 from recommendations.selectors import config_current
-from recommendations.training import TRAINING_ADAPTERS, model_train, training_readiness
+from recommendations.training.data import RETRAIN_EVENTS
+from recommendations.training.readiness import training_readiness
+from recommendations.training.services import model_train
 
 logger = logging.getLogger(__name__)
 
 Status = TrainerQueueItem.Status
-
-# The models whose retraining is driven by new events, and which events count for each.
-EVENT_DRIVEN_MODELS = {
-    "gru4rec": ("views",),
-    "ease": ("views", "carts", "order_lines", "reviews"),
-}
-# The models whose retraining is driven by catalogue changes.
-CATALOGUE_DRIVEN_MODELS = ("similarity",)
 
 # A progress line at least every this many percent or seconds; the claim is renewed as often.
 PROGRESS_STEP_PERCENT = 10
@@ -55,26 +49,22 @@ class TrainingAbandoned(Exception):
     """Raised inside a running training when the trainer is told to stop a second time."""
 
 
-def new_events_since(*, model_name: str, mark: TrainingDataMark | None, enough: int) -> int:
-    """How many of the events `model_name` learns from arrived after `mark` (everything when there
-    is no mark), counted up to `enough`: an index range scan that stops early, never a full count
-    of a big table."""
+def new_events_since(*, kinds: tuple[str, ...], mark: TrainingDataMark | None, enough: int) -> int:
+    """How many events of `kinds` ("views", "carts", "order_lines", "reviews") arrived after
+    `mark` (everything when there is no mark), counted up to `enough`: index range scans that
+    stop early, never a full count of a big table."""
     enough = max(enough, 1)
-    kinds = EVENT_DRIVEN_MODELS[model_name]
     counted = 0
-    ranges = {
-        "views": (ProductDetailEnter, mark.product_detail_enter_id if mark else 0),
-        "carts": (ProductAddToCart, mark.product_add_to_cart_id if mark else 0),
-        "order_lines": (OrderProductVariant, mark.order_line_id if mark else 0),
-    }
     for kind in kinds:
         if counted >= enough:
             break
         if kind == "reviews":
-            counted += max(Review.objects.count() - (mark.review_count if mark else 0), 0)
-            continue
-        model, last_id = ranges[kind]
-        counted += model.objects.filter(id__gt=last_id).order_by()[: enough - counted].count()
+            counted += max(feedback_selectors.event_counts()["reviews"] - (mark.review_count if mark else 0), 0)
+        elif kind == "order_lines":
+            counted += product_selectors.order_lines_since(after_id=mark.order_line_id if mark else 0, enough=enough - counted)
+        else:
+            last_id = (mark.product_detail_enter_id if kind == "views" else mark.product_add_to_cart_id) if mark else 0
+            counted += feedback_selectors.events_since(kind=kind, after_id=last_id, enough=enough - counted)
     return min(counted, enough)
 
 
@@ -154,7 +144,7 @@ class Trainer:
         if model_class is None:
             error = f"unknown model {item.model_name!r}; known: {', '.join(sorted(MODELS))}"
             return self._finish(item, Status.FAILED, error, begin)
-        if not model_class.needs_training or item.model_name not in TRAINING_ADAPTERS:
+        if not model_class.needs_training or model_class.training_data is None:
             return self._finish(item, Status.SKIPPED, f"{item.model_name} needs no training", begin)
 
         config = config_current()
@@ -211,9 +201,9 @@ class Trainer:
         A trainable, enabled model with no item pending or running, and whose last training began
         at least `min_retrain_interval_seconds` ago, is queued when it was never trained and is
         ready for training, or when enough new data arrived since its current training: at least
-        `retrain_after_new_events` events it learns from (gru4rec: views; ease: views, add-to-carts,
-        order lines, reviews), or `retrain_after_catalogue_changes` catalogue revisions
-        (similarity)."""
+        `retrain_after_new_events` events it learns from (session models: views; interaction models:
+        views, add-to-carts, order lines, reviews), or `retrain_after_catalogue_changes` catalogue
+        revisions (content models)."""
         config = config_current()
         settings = config.trainer_config
         active = set(
@@ -245,7 +235,7 @@ class Trainer:
         return [
             name
             for name, model_class in MODELS.items()
-            if model_class.needs_training and name in TRAINING_ADAPTERS and not config.is_disabled(name)
+            if model_class.needs_training and model_class.training_data is not None and not config.is_disabled(name)
         ]
 
     @staticmethod
@@ -259,15 +249,14 @@ class Trainer:
         if mark is not None and mark.model_identifier != identifier:
             mark = None
         settings = config.trainer_config
-        if name in EVENT_DRIVEN_MODELS:
+        kinds = RETRAIN_EVENTS[MODELS[name].training_data]
+        if kinds:
             threshold = settings.retrain_after_new_events
-            new = new_events_since(model_name=name, mark=mark, enough=threshold)
+            new = new_events_since(kinds=kinds, mark=mark, enough=threshold)
             return f"{new}+ new events since {identifier}" if new >= threshold else None
-        if name in CATALOGUE_DRIVEN_MODELS:
-            changes = catalogue_revision_current() - (mark.catalogue_revision if mark else 0)
-            threshold = max(settings.retrain_after_catalogue_changes, 1)
-            return f"{changes} catalogue changes since {identifier}" if changes >= threshold else None
-        return None
+        changes = catalogue_revision_current() - (mark.catalogue_revision if mark else 0)
+        threshold = max(settings.retrain_after_catalogue_changes, 1)
+        return f"{changes} catalogue changes since {identifier}" if changes >= threshold else None
 
 
 class _ProgressReporter:

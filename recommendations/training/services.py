@@ -8,19 +8,16 @@ one (kept for rollback) are removed afterwards."""
 
 from __future__ import annotations
 
-import dataclasses
-import datetime
 import io
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from django.db import connections, router, transaction
 from django.utils import timezone
 
-from feedback.models import ProductAddToCart, ProductDetailEnter, Review
 from modelstore.models import (
     LatestIdentifier,
     TrainingFinished,
@@ -30,134 +27,21 @@ from modelstore.models import (
     TrainingStepStarted,
 )
 from modelstore.services import training_data_mark_record
-from products.models import OrderProductVariant, ProductVariant
-from recommendations import training_data
 from recommendations.algorithms.base import NotReadyForTraining, PredictionModel, Progress
 from recommendations.algorithms.registry import get_model_class
 from recommendations.artefact_store import artefact_read, artefact_write, artefacts_remove_except
 from recommendations.config import RecommenderConfig
-from recommendations.memory import PeakMemoryMonitor
 from recommendations.models import Neighbour
 from recommendations.selectors import config_current
+from recommendations.training.data import training_data_build, training_data_mark_current
+from recommendations.training.memory import PeakMemoryMonitor
+from recommendations.training.readiness import training_readiness
 
 logger = logging.getLogger(__name__)
 
 
 class NotTrainable(ValueError):
     """The model needs no training (dummy, selection, popularity)."""
-
-
-def _params(params_class: type, values: dict[str, Any]) -> Any:
-    """Build an algorithm's params dataclass from the config, keeping the algorithm's own
-    defaults for whatever the config does not set."""
-    names = {f.name for f in dataclasses.fields(params_class)}
-    return params_class(**{k: v for k, v in values.items() if k in names})
-
-
-@dataclass(frozen=True)
-class TrainingAdapter:
-    """How the Django side trains one algorithm: when the data suffice, which arrays to build,
-    and which params to pass."""
-
-    readiness: Callable[[RecommenderConfig], str | None]
-    build_data: Callable[[RecommenderConfig, datetime.datetime | None], Any]
-    params: Callable[[RecommenderConfig], Any]
-
-
-def _variant_count() -> int:
-    return ProductVariant.objects.filter(deleted=False).count()
-
-
-def _similarity_readiness(config: RecommenderConfig) -> str | None:
-    count = _variant_count()
-    return None if count >= 2 else f"similarity needs at least 2 variants, the catalogue has {count}"
-
-
-def _ease_readiness(config: RecommenderConfig) -> str | None:
-    # Counts only (cheap enough for the dashboard): the matrix may hold fewer cells after
-    # repeated interactions collapse, which the training then reports.
-    variants = _variant_count()
-    interactions = (
-        Review.objects.count()
-        + ProductDetailEnter.objects.count()
-        + ProductAddToCart.objects.count()
-        + OrderProductVariant.objects.count()
-    )
-    needed = config.ease_config.reviews_multiplier * variants
-    if interactions <= needed:
-        return (
-            f"EASE needs more than {needed:g} interactions (reviews_multiplier "
-            f"{config.ease_config.reviews_multiplier:g} x {variants} variants); there are {interactions}"
-        )
-    return None
-
-
-def _gru4rec_readiness(config: RecommenderConfig) -> str | None:
-    variants = _variant_count()
-    events = ProductDetailEnter.objects.count()
-    needed = config.gru4rec_config.events_multiplier * variants
-    if events <= needed:
-        return (
-            f"GRU4Rec needs more than {needed:g} product views (events_multiplier "
-            f"{config.gru4rec_config.events_multiplier:g} x {variants} variants); there are {events}"
-        )
-    return None
-
-
-def _similarity_params(config: RecommenderConfig):
-    from recommendations.algorithms.similarity import SimilarityParams
-
-    return _params(SimilarityParams, {"neighbours": config.similarity_config.neighbours})
-
-
-def _ease_params(config: RecommenderConfig):
-    from recommendations.algorithms.ease import EASEParams
-
-    return _params(EASEParams, {"l2_options": config.ease_config.l2_options, "max_items": config.ease_config.max_items})
-
-
-def _gru4rec_params(config: RecommenderConfig):
-    from recommendations.algorithms.gru4rec import GRU4RecParams
-
-    gru = config.gru4rec_config
-    # An embedding size of 0 means the tied ("constrained") input; a positive one a separate
-    # input embedding of that size. Combinations that do not apply are merged by GRU4RecParams.
-    sizes = gru.embedding_size_options
-    inputs = tuple(dict.fromkeys("constrained" if size == 0 else "embedding" for size in sizes))
-    return _params(
-        GRU4RecParams,
-        {
-            "num_epochs_options": gru.num_epochs_options,
-            "batch_size_options": gru.batch_size_options,
-            "embedding_size_options": tuple(size for size in sizes if size > 0) or (1,),
-            "input_options": inputs,
-            "hidden_size_options": gru.hidden_size_options,
-            "learning_rate_options": gru.learning_rate_options,
-        },
-    )
-
-
-TRAINING_ADAPTERS: dict[str, TrainingAdapter] = {
-    "similarity": TrainingAdapter(
-        readiness=_similarity_readiness,
-        build_data=lambda config, since: training_data.similarity_training_data(),
-        params=_similarity_params,
-    ),
-    "ease": TrainingAdapter(
-        readiness=_ease_readiness,
-        build_data=lambda config, since: training_data.ease_training_data(config.ease_config),
-        params=_ease_params,
-    ),
-    "gru4rec": TrainingAdapter(
-        readiness=_gru4rec_readiness,
-        build_data=lambda config, since: training_data.gru4rec_training_data(since=since),
-        params=_gru4rec_params,
-    ),
-}
-
-
-def register_training_adapter(model_name: str, adapter: TrainingAdapter) -> None:
-    TRAINING_ADAPTERS[model_name] = adapter
 
 
 @dataclass(frozen=True)
@@ -177,25 +61,14 @@ def new_identifier(model_name: str) -> str:
     return f"{model_name}_{timezone.now():%Y%m%dT%H%M%S%f}"
 
 
-def training_readiness(*, model_name: str, config: RecommenderConfig | None = None) -> str | None:
-    """None when the model may train now, else the reason it may not."""
-    model_class = get_model_class(model_name)
-    if not model_class.needs_training:
-        return f"{model_name} needs no training"
-    adapter = TRAINING_ADAPTERS.get(model_name)
-    if adapter is None:
-        return f"{model_name} has no training adapter"
-    return adapter.readiness(config or config_current())
-
-
 def _last_full_training(model_name: str) -> TrainingStatistics | None:
     return TrainingStatistics.objects.filter(model_name=model_name, full_train=True).order_by("-create_at", "-id").first()
 
 
 def _decide_full_train(model_name: str, config: RecommenderConfig, requested: bool | None) -> bool:
-    """GRU4Rec alternates: `incremental_trainings` incremental trainings between two full ones.
-    Other models always train fully."""
-    if model_name != "gru4rec":
+    """A model that can train incrementally alternates: `incremental_trainings` (an option of
+    its) incremental trainings between two full ones. Other models always train fully."""
+    if not get_model_class(model_name).supports_incremental:
         return True
     current = LatestIdentifier.objects.filter(model_name=model_name).first()
     if current is None:
@@ -208,21 +81,21 @@ def _decide_full_train(model_name: str, config: RecommenderConfig, requested: bo
     incremental_since = TrainingStatistics.objects.filter(
         model_name=model_name, full_train=False, create_at__gt=last_full.create_at
     ).count()
-    return incremental_since >= config.gru4rec_config.incremental_trainings
+    return incremental_since >= config.options_of(model_name).incremental_trainings
 
 
 def _fit(
     model_name: str, config: RecommenderConfig, full_train: bool, progress: Progress | None
 ) -> tuple[PredictionModel, Any]:
     model_class = get_model_class(model_name)
-    adapter = TRAINING_ADAPTERS[model_name]
+    options = config.options_of(model_name)
     if full_train:
-        data = adapter.build_data(config, None)
-        return model_class.fit(data, adapter.params(config), progress=progress)
+        data = training_data_build(model_class.training_data, options)
+        return model_class.fit(data, model_class.params_from_options(options), progress=progress)
     current = LatestIdentifier.objects.get(model_name=model_name)
     model = artefact_read(model_class, model_name=model_name, identifier=current.identifier)
     last = TrainingStatistics.objects.filter(model_name=model_name).order_by("-create_at", "-id").first()
-    data = adapter.build_data(config, last.create_at if last else None)
+    data = training_data_build(model_class.training_data, options, since=last.create_at if last else None)
     if not any(len(session) > 1 for session in data.sessions):
         raise NotReadyForTraining("no new sessions with two or more views since the last training")
     result = model.fit_incremental(data, progress=progress)
@@ -286,8 +159,8 @@ def model_publish(*, model_name: str, identifier: str) -> None:
         )
     keep = {identifier} | ({previous} if previous else set())
     artefacts_remove_except(model_name, keep)
-    if model_name == "similarity":
-        Neighbour.objects.exclude(model_identifier__in=keep).delete()
+    if get_model_class(model_name).provides_neighbours:
+        Neighbour.objects.filter(model_identifier__startswith=f"{model_name}_").exclude(model_identifier__in=keep).delete()
 
 
 def model_train(
@@ -314,14 +187,14 @@ def model_train(
         logger.info("training skipped model=%s reason=%s", model_name, reason)
         return TrainingOutcome(model_name, identifier, TrainingFinished.Outcome.SKIPPED, full, reason=reason)
 
-    mark = training_data.training_data_mark_current()
+    mark = training_data_mark_current()
     begin = time.monotonic()
     try:
         with PeakMemoryMonitor() as memory:
             model, result = _fit(model_name, config, full, progress)
             model.identifier = identifier
             artefact_write(model, model_name=model_name, identifier=identifier)
-            if model_name == "similarity":
+            if model_class.provides_neighbours:
                 _store_neighbours(model, identifier)
     except NotReadyForTraining as error:
         TrainingFinished.objects.create(

@@ -1,0 +1,178 @@
+"""Reads of the catalogue: variants, their content (prices and attribute values) as arrays, the
+rows the servers' in-memory snapshot is built from, the category tree and orders. Set-based
+queries only; nothing here knows a recommendation model."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from django.db.models import Max, Q
+
+from products.models import (
+    AttributeProductVariant,
+    AttributeType,
+    CategoryAncestor,
+    Order,
+    OrderProductVariant,
+    Product,
+    ProductPrice,
+    ProductProductVariant,
+    ProductVariant,
+)
+
+
+def variant_skus() -> list[str]:
+    """Every variant that is not soft-deleted, in a stable order."""
+    return list(ProductVariant.objects.filter(deleted=False).order_by("sku").values_list("sku", flat=True))
+
+
+def variant_count() -> int:
+    return ProductVariant.objects.filter(deleted=False).count()
+
+
+@dataclass(frozen=True)
+class CatalogueContent:
+    """The content of the variants that are not deleted, aligned with `skus`: `prices[code][i]`
+    (nan = no price in that list), `numerical[i, t]` the value of numerical attribute type t
+    (nan = missing; several values are averaged), `categorical[t][i]` the set of values of
+    categorical attribute type t (empty = missing)."""
+
+    skus: list[str]
+    prices: dict[str, np.ndarray]
+    numerical: np.ndarray
+    categorical: list[list[frozenset[str]]]
+
+
+def catalogue_content() -> CatalogueContent:
+    skus = variant_skus()
+    position = {sku: i for i, sku in enumerate(skus)}
+    n = len(skus)
+
+    prices: dict[str, np.ndarray] = {}
+    for code, sku, price in ProductPrice.objects.filter(deleted=False, product_variant_sku__isnull=False).values_list(
+        "price_list_code", "product_variant_sku", "price"
+    ):
+        row = position.get(sku)
+        if row is None:
+            continue
+        column = prices.setdefault(code, np.full(n, np.nan))
+        column[row] = float(price)
+
+    types = dict(AttributeType.objects.filter(deleted=False).values_list("id", "type"))
+    numerical_ids = sorted(t for t, kind in types.items() if kind == AttributeType.Kind.NUMERICAL)
+    categorical_ids = sorted(t for t, kind in types.items() if kind != AttributeType.Kind.NUMERICAL)
+    numerical_column = {t: i for i, t in enumerate(numerical_ids)}
+    categorical_column = {t: i for i, t in enumerate(categorical_ids)}
+    numeric_sum = np.zeros((n, len(numerical_ids)))
+    numeric_count = np.zeros((n, len(numerical_ids)))
+    categorical: list[list[set[str]]] = [[set() for _ in range(n)] for _ in categorical_ids]
+
+    links = AttributeProductVariant.objects.filter(attribute__deleted=False).values_list(
+        "product_variant_id", "attribute__attribute_type_id", "attribute__raw_value", "attribute__numeric_value"
+    )
+    for sku, type_id, raw_value, numeric_value in links.iterator(chunk_size=10_000):
+        row = position.get(sku)
+        if row is None or type_id not in types:
+            continue
+        if type_id in numerical_column:
+            if numeric_value is not None:
+                numeric_sum[row, numerical_column[type_id]] += numeric_value
+                numeric_count[row, numerical_column[type_id]] += 1
+        elif raw_value is not None:
+            categorical[categorical_column[type_id]][row].add(raw_value)
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        numerical = np.where(numeric_count > 0, numeric_sum / np.maximum(numeric_count, 1), np.nan)
+    return CatalogueContent(
+        skus=skus,
+        prices=prices,
+        numerical=numerical,
+        categorical=[[frozenset(values) for values in column] for column in categorical],
+    )
+
+
+@dataclass(frozen=True)
+class CatalogueRows:
+    """What a server's in-memory catalogue is built from: every variant (sku, stock, weight,
+    deleted) by SKU, every product (id, published and not deleted, category), the product ↔
+    variant links in the order they were stored, and every order line of an order that is not
+    deleted (sku, quantity, order time)."""
+
+    variants: list[tuple[str, int, float, bool]]
+    products: list[tuple[int, bool, int | None]]
+    links: list[tuple[str, int]]
+    order_lines: list[tuple[str, int, datetime.datetime]]
+
+
+def catalogue_rows() -> CatalogueRows:
+    orders = dict(Order.objects.filter(deleted=False).values_list("token", "create_at"))
+    return CatalogueRows(
+        variants=list(
+            ProductVariant.objects.order_by("sku").values_list("sku", "stock_quantity", "recommendation_weight", "deleted")
+        ),
+        products=[
+            (product_id, published and not deleted, category)
+            for product_id, published, deleted, category in Product.objects.values_list(
+                "id", "published", "deleted", "category_id"
+            )
+        ],
+        links=list(ProductProductVariant.objects.order_by("id").values_list("product_variant_id", "product_id")),
+        order_lines=[
+            (sku, quantity, orders[token])
+            for token, sku, quantity in OrderProductVariant.objects.values_list(
+                "order_id", "product_variant_sku", "quantity"
+            )
+            if token in orders
+        ],
+    )
+
+
+def category_descendants(category_id: int) -> list[int]:
+    """The category and every category below it."""
+    found = list(CategoryAncestor.objects.filter(category_ancestor_id=category_id).values_list("category_id", flat=True))
+    return found if category_id in found else [category_id, *found]
+
+
+def requester_ordered(*, user_id: str | None, session_id: str | None, limit: int = 500) -> list[str]:
+    """The SKUs a user (else a session) ordered, orders that are not deleted."""
+    if user_id:
+        requester = Q(order__user_id=user_id)
+    elif session_id:
+        requester = Q(order__session_id=session_id)
+    else:
+        return []
+    return list(
+        OrderProductVariant.objects.filter(requester, order__deleted=False).values_list("product_variant_sku", flat=True)[
+            :limit
+        ]
+    )
+
+
+def ordered_lines(*, until: datetime.datetime | None = None) -> Iterator[tuple[str | None, str | None, str, datetime.datetime]]:
+    """(user id, session id, sku, order time) of every line of an order that is not deleted."""
+    orders = {
+        token: (user_id, session_id, when)
+        for token, user_id, session_id, when in Order.objects.filter(
+            Q(create_at__lt=until) if until else Q(), deleted=False
+        ).values_list("token", "user_id", "session_id", "create_at")
+    }
+    for token, sku in OrderProductVariant.objects.values_list("order_id", "product_variant_sku").iterator(chunk_size=20_000):
+        if token in orders:
+            user_id, session_id, when = orders[token]
+            yield user_id, session_id, sku, when
+
+
+def order_line_count() -> int:
+    return OrderProductVariant.objects.count()
+
+
+def order_line_id_top() -> int:
+    return OrderProductVariant.objects.aggregate(top=Max("id"))["top"] or 0
+
+
+def order_lines_since(*, after_id: int, enough: int) -> int:
+    """How many order lines have an id above `after_id`, counted up to `enough`."""
+    return OrderProductVariant.objects.filter(id__gt=after_id).order_by()[:enough].count()
