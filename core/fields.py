@@ -1,5 +1,5 @@
-"""DRF fields shared by the store API and the prediction API, so both read a session id the same
-way."""
+"""DRF fields shared by the store API and the prediction API, so both read a session id and a
+user id the same way."""
 
 from __future__ import annotations
 
@@ -32,3 +32,28 @@ class SessionIdField(serializers.CharField):
         # After the length check, so a placeholder maps to None only once it is known valid.
         value = super().run_validation(data)
         return session_id_or_none(value) if isinstance(value, str) else value
+
+
+class UserIdField(serializers.Field):
+    """A user id as the client sends it: an int, a string (the ecoseller user's key is an email)
+    or null; stored as a string of at most 255 characters, or None ("" counts as none)."""
+
+    default_error_messages = {"invalid": "Must be an integer, a string or null."}
+    MAX_LENGTH = 255
+
+    def __init__(self, **kwargs: Any):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_null", True)
+        kwargs.setdefault("default", None)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str | None:
+        if isinstance(data, bool) or not isinstance(data, int | str):
+            self.fail("invalid")
+        value = str(data).strip()
+        if len(value) > self.MAX_LENGTH:
+            self.fail("invalid")
+        return value or None
+
+    def to_representation(self, value: Any) -> Any:
+        return value

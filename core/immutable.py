@@ -1,5 +1,7 @@
-"""Immutable rows: events, reviews, prediction results, config versions and training records can
-only be created. Saving an existing row or deleting one raises `TypeError`, as the seed says."""
+"""Rows that code never edits: events, prediction results, config versions and training records
+can only be created (`ImmutableModel`); reviews are replaced whole when the shop sends them again
+(`ReplaceableModel`). For both, saving an existing row or deleting one through the ORM raises
+`TypeError`, as the seed says."""
 
 from __future__ import annotations
 
@@ -14,7 +16,9 @@ class ImmutableQuerySet(models.QuerySet):
         raise TypeError(f"{self.model.__name__} is immutable.")
 
 
-class ImmutableModel(models.Model):
+class _WriteOnceModel(models.Model):
+    """Created through the ORM, never updated or deleted through it."""
+
     objects = ImmutableQuerySet.as_manager()
 
     class Meta:
@@ -27,3 +31,18 @@ class ImmutableModel(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError(f"{type(self).__name__} is immutable.")
+
+
+class ImmutableModel(_WriteOnceModel):
+    """Created once and never changed: a fact that happened."""
+
+    class Meta:
+        abstract = True
+
+
+class ReplaceableModel(_WriteOnceModel):
+    """Never edited field by field; the store's upsert on its key replaces a row whole when the
+    client sends it again (a review the shopper rewrote)."""
+
+    class Meta:
+        abstract = True

@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-from core.immutable import ImmutableModel
+from core.immutable import ImmutableModel, ReplaceableModel
 
 
 class Session(models.Model):
@@ -75,7 +75,7 @@ class RecommendationView(EventBase):
         indexes = _event_indexes("rv")
 
 
-class Review(ImmutableModel):
+class Review(ReplaceableModel):
     id = models.BigIntegerField(primary_key=True)
     session_id = models.CharField(max_length=100, blank=True, default="")
     user_id = models.CharField(max_length=255, null=True, blank=True)

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from django.db import connections, transaction
 
+from core.databases import database_for_app
 from feedback.models import (
     EventBase,
     ProductAddToCart,
@@ -24,7 +25,7 @@ from feedback.models import (
     Session,
 )
 
-DATABASE = "feedback"
+DATABASE = database_for_app("feedback")
 BATCH_SIZE = 1000
 
 

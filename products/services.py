@@ -16,6 +16,7 @@ from uuid import UUID
 
 from django.db import models, transaction
 
+from core.databases import database_for_app
 from core.exceptions import ApplicationError
 from products.models import (
     Attribute,
@@ -35,7 +36,7 @@ from products.models import (
     ProductVariant,
 )
 
-DATABASE = "products"
+DATABASE = database_for_app("products")
 # Rows per INSERT; keeps statements well under SQLite's and PostgreSQL's parameter limits.
 BATCH_SIZE = 500
 

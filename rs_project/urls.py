@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from recommendations import prediction_views
+from recommendations import views as prediction_views
 from rs_project.health import HealthApi
 from store import views as store_views
 

@@ -1,4 +1,4 @@
-"""The `_model_class` → (serializer, database, writer) registry of `/store_object(s)`.
+"""The `_model_class` → (serializer, app, writer) registry of `/store_object(s)`.
 
 Writers take the validated items of one class, in arrival order, and store them in one bulk
 operation. The registry's order is the order classes are written in a mixed batch: types before
@@ -12,6 +12,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from core.databases import database_for_app
 from feedback import services as feedback_services
 from modelstore import services as modelstore_services
 from products import services as product_services
@@ -22,7 +23,11 @@ from store import serializers as store_serializers
 class StoreClass:
     name: str
     serializer_class: type[serializers.Serializer]
-    database: str
+    app: str  # the data app written to; its database comes from DATABASE_APPS_MAPPING
+
+    @property
+    def database(self) -> str:
+        return database_for_app(self.app)
     write: Callable[[Sequence[Any]], int]
 
 

@@ -100,6 +100,7 @@ def store_objects(*, payloads: Sequence[dict[str, Any]]) -> StoreResult:
     received_at = timezone.now()
     grouped = _validate(payloads, received_at)
     databases = sorted({STORE_CLASSES[name].database for name in grouped})
+    writes_catalogue = any(STORE_CLASSES[name].app == "products" for name in grouped)
     stored: dict[str, int] = {}
     try:
         with ExitStack() as stack:
@@ -108,7 +109,7 @@ def store_objects(*, payloads: Sequence[dict[str, Any]]) -> StoreResult:
             for name, store_class in STORE_CLASSES.items():
                 if name in grouped:
                     stored[name] = store_class.write([item for _, item in grouped[name]])
-            if "products" in databases:
+            if writes_catalogue:
                 # Servers rebuild their in-memory catalogue when this counter moves.
                 catalogue_revision_bump()
     except CategoryCycleError as error:

@@ -150,7 +150,7 @@ def _copy_text(value: str) -> str:
 
 def model_publish(*, model_name: str, identifier: str) -> None:
     """Make `identifier` current and remove what is neither current nor previous."""
-    with transaction.atomic(using="modelstore"):
+    with transaction.atomic(using=router.db_for_write(LatestIdentifier)):
         current = LatestIdentifier.objects.select_for_update().filter(model_name=model_name).first()
         previous = current.identifier if current else None
         LatestIdentifier.objects.update_or_create(

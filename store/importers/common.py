@@ -14,8 +14,10 @@ from datetime import UTC, datetime
 
 from django.db import transaction
 
-PRODUCTS_DATABASE = "products"
-FEEDBACK_DATABASE = "feedback"
+from core.databases import database_for_app
+
+PRODUCTS_DATABASE = database_for_app("products")
+FEEDBACK_DATABASE = database_for_app("feedback")
 DEFAULT_CHUNK_SIZE = 5000
 # Namespace of the deterministic order tokens and ids that importers derive from source keys.
 IMPORT_NAMESPACE = uuid.UUID("6f1d7c2e-5a0b-4c1e-9d3f-2b8a7e4c1d90")

@@ -140,12 +140,41 @@ def _repaired_value(raw: str | None) -> str | None:
     return raw
 
 
+@dataclass(frozen=True)
+class _AttributeTypes:
+    """The attribute types as imported: id by name, the id each file row maps to, a row per id."""
+
+    ids: dict[str, int]
+    canonical: dict[int, int]
+    rows: dict[int, Row]
+
+
 def build_products(tables: DumpTables, report: ImportReport) -> tuple[list[Sourced], dict[str, int]]:
     """The catalogue payloads in store order, and the product id of every SKU (for feedback)."""
-    rows = tables.rows
-    payloads: list[Sourced] = []
+    types = _attribute_types(tables, report)
+    attributes = _attributes(tables, report, types)
+    type_payloads = _attribute_payloads(tables, report, types, attributes)
+    product_type_payloads, type_links = _product_types(tables, report, types)
+    category_payloads, product_categories = _categories(tables)
+    variant_payloads, variant_attributes = _variants(tables, report, types, attributes)
+    product_payloads, product_of_sku = _products(
+        tables, report, type_links, variant_attributes, attributes, product_categories
+    )
+    payloads = [
+        *type_payloads,
+        *product_type_payloads,
+        *category_payloads,
+        *variant_payloads,
+        *product_payloads,
+        *_prices(tables, report),
+        *_orders(tables, report),
+    ]
+    return payloads, product_of_sku
 
-    # Attribute types: serial ids in file order; duplicates merged by name onto the first id.
+
+def _attribute_types(tables: DumpTables, report: ImportReport) -> _AttributeTypes:
+    """Serial ids in file order; types listed twice are merged by name onto the first id."""
+    rows = tables.rows
     type_ids: dict[str, int] = {}
     type_canonical: dict[int, int] = {}
     type_rows: dict[int, Row] = {}
@@ -161,9 +190,16 @@ def build_products(tables: DumpTables, report: ImportReport) -> tuple[list[Sourc
         + ", ".join(f"{name}={i}" for name, i in type_ids.items())
         + ")",
     )
+    return _AttributeTypes(ids=type_ids, canonical=type_canonical, rows=type_rows)
 
-    # Attributes: the file lists them in copies; pick the copy whose ids make the links agree
-    # with the SKUs.
+
+def _attributes(
+    tables: DumpTables, report: ImportReport, types: _AttributeTypes
+) -> dict[int, tuple[int, str | None, Row]]:
+    """Attribute id -> (type id, repaired value, row). The file lists the attributes in copies;
+    the copy whose ids make the links agree with the SKUs is taken."""
+    rows = tables.rows
+    type_canonical, type_rows = types.canonical, types.rows
     attribute_rows = rows["attribute"]
     copy_size = _copy_size(attribute_rows)
     copies = [attribute_rows[start : start + copy_size] for start in range(0, len(attribute_rows), copy_size)] or [[]]
@@ -186,7 +222,15 @@ def build_products(tables: DumpTables, report: ImportReport) -> tuple[list[Sourc
     repaired = sum(1 for _, value, row in attributes.values() if value != row.values["raw_value"])
     if repaired:
         report.notes.append(f"{repaired} attribute value(s) like '(no genres listed,false)' repaired to '(no genres listed)'")
+    return attributes
 
+
+def _attribute_payloads(
+    tables: DumpTables, report: ImportReport, types: _AttributeTypes, attributes: dict[int, tuple[int, str | None, Row]]
+) -> list[Sourced]:
+    """The attribute types (NUMERICAL when every value parses as a number) and the attributes."""
+    type_ids, type_rows = types.ids, types.rows
+    payloads: list[Sourced] = []
     values_by_type: dict[int, list[str | None]] = defaultdict(list)
     for type_id, value, _ in attributes.values():
         values_by_type[type_id].append(value)
@@ -214,8 +258,16 @@ def build_products(tables: DumpTables, report: ImportReport) -> tuple[list[Sourc
                 tables.origin(row),
             )
         )
+    return payloads
 
-    # Product types: merged by name, links remapped and de-duplicated.
+
+def _product_types(
+    tables: DumpTables, report: ImportReport, types: _AttributeTypes
+) -> tuple[list[Sourced], dict[int, list[int]]]:
+    """Product types merged by name, their attribute type links remapped and de-duplicated."""
+    rows = tables.rows
+    type_canonical = types.canonical
+    payloads: list[Sourced] = []
     product_type_ids: dict[str, int] = {}
     product_type_canonical: dict[int, int] = {}
     product_type_rows: dict[int, Row] = {}
@@ -248,9 +300,14 @@ def build_products(tables: DumpTables, report: ImportReport) -> tuple[list[Sourc
                 tables.origin(row),
             )
         )
+    return payloads, type_links
 
-    # Categories from the closure rows that parse: the parent of a category is its deepest
-    # proper ancestor; categories only named by products are roots.
+
+def _categories(tables: DumpTables) -> tuple[list[Sourced], Counter]:
+    """Categories from the closure rows that parse: the parent of a category is its deepest proper
+    ancestor; categories only named by products are roots. Also how many products name each."""
+    rows = tables.rows
+    payloads: list[Sourced] = []
     ancestors: dict[int, set[int]] = defaultdict(set)
     category_origin: dict[int, str] = {}
     for row in rows["category_ancestor"]:
@@ -271,9 +328,17 @@ def build_products(tables: DumpTables, report: ImportReport) -> tuple[list[Sourc
         payloads.append(
             Sourced({"_model_class": "Category", "id": category, "parent_id": parent}, category_origin[category])
         )
+    return payloads, product_categories
 
-    # Variants, with their attribute links resolved through the chosen copy and the language and
-    # resolution taken from the SKU.
+
+def _variants(
+    tables: DumpTables, report: ImportReport, types: _AttributeTypes, attributes: dict[int, tuple[int, str | None, Row]]
+) -> tuple[list[Sourced], dict[str, list[int]]]:
+    """Variants, with their attribute links resolved through the chosen copy and the language and
+    resolution taken from the SKU."""
+    rows = tables.rows
+    type_ids = types.ids
+    payloads: list[Sourced] = []
     type_by_name = {name: i for name, i in type_ids.items()}
     attribute_by_value = {(t, v): i for i, (t, v, _) in attributes.items()}
     variant_attributes: dict[str, list[int]] = defaultdict(list)
@@ -287,7 +352,6 @@ def build_products(tables: DumpTables, report: ImportReport) -> tuple[list[Sourc
     report.skip("attribute_product_variant", unknown_attribute_links, "name an attribute id that no row has")
     corrected = 0
     variant_rows = rows["product_variant"]
-    variant_skus = {row.values["sku"] for row in variant_rows}
     for row in variant_rows:
         sku = row.values["sku"]
         parts = _sku_parts(sku)
@@ -324,8 +388,22 @@ def build_products(tables: DumpTables, report: ImportReport) -> tuple[list[Sourc
                 origin,
             )
         )
+    return payloads, variant_attributes
 
-    # Products per movie id: the links name it, and the SKU spells it for unlinked variants.
+
+def _products(
+    tables: DumpTables,
+    report: ImportReport,
+    type_links: dict[int, list[int]],
+    variant_attributes: dict[str, list[int]],
+    attributes: dict[int, tuple[int, str | None, Row]],
+    product_categories: Counter,
+) -> tuple[list[Sourced], dict[str, int]]:
+    """Products per movie id: the links name it, and the SKU spells it for unlinked variants."""
+    rows = tables.rows
+    variant_rows = rows["product_variant"]
+    variant_skus = {row.values["sku"] for row in variant_rows}
+    payloads: list[Sourced] = []
     product_skus: dict[int, list[str]] = defaultdict(list)
     product_origin: dict[int, str] = {}
     for row in rows["product_product_variant"]:
@@ -375,8 +453,13 @@ def build_products(tables: DumpTables, report: ImportReport) -> tuple[list[Sourc
                 product_origin[product_id],
             )
         )
+    return payloads, product_of_sku
 
-    # Prices: serial ids in file order; a (SKU, price list) listed again keeps its latest row.
+
+def _prices(tables: DumpTables, report: ImportReport) -> list[Sourced]:
+    """Serial ids in file order; a (SKU, price list) listed again keeps its latest row."""
+    rows = tables.rows
+    payloads: list[Sourced] = []
     latest_price: dict[tuple[str, str], tuple[int, Row]] = {}
     for serial, row in enumerate(rows["product_price"], start=1):
         key = (row.values["product_variant_sku"], row.values["price_list_code"])
@@ -402,8 +485,13 @@ def build_products(tables: DumpTables, report: ImportReport) -> tuple[list[Sourc
                 origin,
             )
         )
+    return payloads
 
-    # Orders with their lines; `session_id` is the user id.
+
+def _orders(tables: DumpTables, report: ImportReport) -> list[Sourced]:
+    """Orders with their lines; `session_id` is the user id."""
+    rows = tables.rows
+    payloads: list[Sourced] = []
     lines: dict[str, list[list]] = defaultdict(list)
     for row in rows["order_product_variant"]:
         lines[str(row.values["order_token"])].append([row.values["product_variant_sku"], row.values["quantity"]])
@@ -427,7 +515,7 @@ def build_products(tables: DumpTables, report: ImportReport) -> tuple[list[Sourc
         )
     report.skip("order", orders_without_lines, "have no order line")
     report.skip("order_product_variant", sum(map(len, lines.values())), "name an order token that no order row has")
-    return payloads, product_of_sku
+    return payloads
 
 
 def _copy_size(rows: list[Row]) -> int:

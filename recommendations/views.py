@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 from core.auth import TokenProtectedMixin
 from core.parsers import BoundedJSONParser
 from recommendations.pipeline import prediction_run
-from recommendations.prediction_serializers import PredictRequestSerializer, ProductPositionsRequestSerializer
+from recommendations.serializers import PredictRequestSerializer, ProductPositionsRequestSerializer
 
 
 class PredictApi(TokenProtectedMixin, APIView):

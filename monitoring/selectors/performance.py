@@ -1,5 +1,5 @@
-"""The monitoring figures: how the served recommendations performed and how the trainings went,
-always restricted to one date range (both bounds inclusive, on `create_at`).
+"""How the served recommendations performed, restricted to one date range (both bounds
+inclusive, on `create_at`).
 
 Definitions (also the `info` texts of the API, see `PERFORMANCE_INFO`):
 
@@ -28,85 +28,23 @@ Counts, averages and maxima are aggregated in the database. Hits, coverage and p
 the predicted lists: the range's predictions and the range's product-detail views are read in
 two queries and matched in memory by session, so the work is bounded by the range."""
 
+
 from __future__ import annotations
 
 import bisect
 import datetime
 import math
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
-from django.db.models import Avg, Count, Max, OuterRef, Q, Subquery
+from django.db.models import Avg, Count, Max, Q
 from django.utils import timezone
 
 from feedback.models import PredictionResult, ProductDetailEnter, RecommendationView
-from modelstore.models import LatestIdentifier, TrainingFinished, TrainingStarted, TrainingStatistics
+from monitoring.selectors.dates import DateRange, in_range
+from monitoring.selectors.texts import GENERAL, HIT_RATE_K
 from products.models import ProductVariant
 from recommendations.algorithms.registry import MODELS
-from recommendations.config import RecommenderConfig
-from recommendations.selectors import config_current
-from recommendations.training.readiness import training_readiness
-
-HIT_RATE_K = 10
-GENERAL = "general"
-
-PERFORMANCE_INFO: dict[str, dict[str, str]] = {
-    "hitRate": {
-        "title": "Hit rate @ %k%",
-        "description": (
-            "Share of the recommendation lists served in the range that got a click in their top %k% "
-            "positions: the click must be attributed to the list's model and recommendation type, in the "
-            "same session, after the list was served and inside the range. Each click counts for one list "
-            "(the newest one of that session, type and model that showed the clicked product, else the newest one)."
-        ),
-    },
-    "futureHitRate": {
-        "title": "Future hit rate @ %k%",
-        "description": (
-            "Share of the recommendation lists served in the range with one of their top %k% products "
-            "viewed later in the same session (inside the range), whether the shopper came to it on their "
-            "own or through this model's recommendation; views through another model's recommendation count "
-            "for that model."
-        ),
-    },
-    "coverage": {
-        "title": "Coverage",
-        "description": (
-            "Distinct catalogue variants that appeared in the recommendation lists served in the range, "
-            "as a share of all variants in the catalogue (not deleted)."
-        ),
-    },
-    "clickThroughRate": {
-        "title": "Click-through rate",
-        "description": "Clicks on recommended products per recommended product shown (recommendation views), inside the range.",
-    },
-    "predictions": {
-        "title": "Predictions",
-        "description": "Number of recommendation lists served in the range (a model's: the lists it scored).",
-    },
-    "durations": {
-        "title": "Durations",
-        "description": (
-            "Seconds spent in retrieval, scoring and ordering per prediction: average, 95th percentile and "
-            "maximum. A model's retrieval durations are those of the lists it retrieved for."
-        ),
-    },
-}
-
-
-@dataclass(frozen=True)
-class DateRange:
-    """Both bounds inclusive, aware datetimes."""
-
-    start: datetime.datetime
-    end: datetime.datetime
-
-    @classmethod
-    def last_days(cls, days: int = 7, *, now: datetime.datetime | None = None) -> DateRange:
-        now = now or timezone.now()
-        return cls(start=now - datetime.timedelta(days=days), end=now)
 
 
 @dataclass(frozen=True)
@@ -180,13 +118,11 @@ def percentile(values: list[float], fraction: float) -> float | None:
     return ordered[rank - 1]
 
 
-def _in_range(date_range: DateRange) -> Q:
-    return Q(create_at__gte=date_range.start, create_at__lte=date_range.end)
 
 
 def _duration_aggregates(date_range: DateRange, *, group_by: str, phase: str) -> dict[str, tuple[float, float]]:
     """{scope: (avg, max)} of one phase's duration, general under `GENERAL`."""
-    predictions = PredictionResult.objects.filter(_in_range(date_range))
+    predictions = PredictionResult.objects.filter(in_range(date_range))
     result = {
         row[group_by]: (row["avg"], row["max"])
         for row in predictions.values(group_by).annotate(avg=Avg(phase), max=Max(phase)).order_by()
@@ -200,14 +136,14 @@ def _click_counts(date_range: DateRange) -> tuple[dict[str, int], dict[str, int]
     """Attributed clicks and recommendation views in the range, by model and in total."""
     clicks = {
         row["model_name"]: row["n"]
-        for row in ProductDetailEnter.objects.filter(_in_range(date_range), _attributed())
+        for row in ProductDetailEnter.objects.filter(in_range(date_range), _attributed())
         .values("model_name")
         .annotate(n=Count("id"))
         .order_by()
     }
     views = {
         row["model_name"]: row["n"]
-        for row in RecommendationView.objects.filter(_in_range(date_range))
+        for row in RecommendationView.objects.filter(in_range(date_range))
         .values("model_name")
         .annotate(n=Count("id"))
         .order_by()
@@ -268,7 +204,7 @@ class _View:
 
 def _load_predictions(date_range: DateRange) -> list[_Prediction]:
     rows = (
-        PredictionResult.objects.filter(_in_range(date_range))
+        PredictionResult.objects.filter(in_range(date_range))
         .order_by("create_at", "id")
         .values_list(
             "id",
@@ -294,9 +230,9 @@ def _load_views_by_session(date_range: DateRange) -> dict[str, list[_View]]:
     per session, in time order. The session filter is a subquery: both tables are in the
     feedback database."""
     views: dict[str, list[_View]] = defaultdict(list)
-    sessions = PredictionResult.objects.filter(_in_range(date_range)).values("session_id")
+    sessions = PredictionResult.objects.filter(in_range(date_range)).values("session_id")
     rows = (
-        ProductDetailEnter.objects.filter(_in_range(date_range), session_id__in=sessions)
+        ProductDetailEnter.objects.filter(in_range(date_range), session_id__in=sessions)
         .order_by("create_at", "id")
         .values_list("session_id", "create_at", "product_variant_sku", "model_name", "recommendation_type", "position")
     )
@@ -463,192 +399,3 @@ def _daily_figures(
     return result
 
 
-# --- training -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LatestTraining:
-    model_identifier: str
-    create_at: datetime.datetime
-    full_train: bool
-    metrics: dict[str, Any]
-    hyperparameters: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class TrainingFigures:
-    started: int = 0
-    completed: int = 0
-    failed: int = 0
-    skipped: int = 0
-    duration: tuple[float | None, float | None] = (None, None)  # avg, max
-    peak_memory: tuple[float | None, float | None] = (None, None)
-    peak_memory_percentage: tuple[float | None, float | None] = (None, None)
-    latest: LatestTraining | None = None
-
-    @property
-    def unfinished(self) -> int:
-        """Started without a finished record: running now, or the trainer died during it."""
-        return self.started - self.completed - self.failed - self.skipped
-
-
-@dataclass(frozen=True)
-class TrainingReport:
-    general: TrainingFigures
-    model_specific: dict[str, TrainingFigures]
-
-
-def training_report(*, date_range: DateRange) -> TrainingReport:
-    """Training counts by outcome (trainings started in the range), durations and peak memory
-    (statistics written in the range), and each model's latest statistics in the range."""
-    outcome = TrainingFinished.objects.filter(training_id=OuterRef("training_id")).values("outcome")[:1]
-    counts: dict[str, dict[str | None, int]] = defaultdict(lambda: defaultdict(int))
-    for row in (
-        TrainingStarted.objects.filter(_in_range(date_range))
-        .annotate(outcome=Subquery(outcome))
-        .values("model_name", "outcome")
-        .annotate(n=Count("training_id"))
-        .order_by()
-    ):
-        counts[row["model_name"]][row["outcome"]] += row["n"]
-        counts[GENERAL][row["outcome"]] += row["n"]
-
-    statistics = TrainingStatistics.objects.filter(_in_range(date_range))
-    aggregates = {
-        "d_avg": Avg("duration"),
-        "d_max": Max("duration"),
-        "m_avg": Avg("peak_memory"),
-        "m_max": Max("peak_memory"),
-        "p_avg": Avg("peak_memory_percentage"),
-        "p_max": Max("peak_memory_percentage"),
-    }
-    stats = {row["model_name"]: row for row in statistics.values("model_name").annotate(**aggregates).order_by()}
-    stats[GENERAL] = statistics.aggregate(**aggregates)
-
-    latest: dict[str, LatestTraining] = {}
-    newest_first = statistics.order_by("model_name", "-create_at", "-id").values(
-        "model_name", "model_identifier", "create_at", "full_train", "metrics", "hyperparameters"
-    )
-    for row in newest_first.iterator():
-        # One row per model would need DISTINCT ON (PostgreSQL only); the range holds few trainings.
-        latest.setdefault(
-            row["model_name"],
-            LatestTraining(
-                row["model_identifier"], row["create_at"], row["full_train"], row["metrics"], row["hyperparameters"]
-            ),
-        )
-
-    def figures(scope: str) -> TrainingFigures:
-        by_outcome = counts.get(scope, {})
-        row = stats.get(scope) or {}
-        return TrainingFigures(
-            started=sum(by_outcome.values()),
-            completed=by_outcome.get(TrainingFinished.Outcome.COMPLETED, 0),
-            failed=by_outcome.get(TrainingFinished.Outcome.FAILED, 0),
-            skipped=by_outcome.get(TrainingFinished.Outcome.SKIPPED, 0),
-            duration=(row.get("d_avg"), row.get("d_max")),
-            peak_memory=(row.get("m_avg"), row.get("m_max")),
-            peak_memory_percentage=(row.get("p_avg"), row.get("p_max")),
-            latest=latest.get(scope),
-        )
-
-    return TrainingReport(general=figures(GENERAL), model_specific={name: figures(name) for name in MODELS})
-
-
-@dataclass(frozen=True)
-class TrainingRecord:
-    """One training for the history page."""
-
-    training_id: str
-    model_name: str
-    model_identifier: str
-    full_train: bool
-    started_at: datetime.datetime
-    outcome: str | None
-    finished_at: datetime.datetime | None
-    error: str
-    duration: float | None
-    peak_memory: float | None
-    metrics: dict[str, Any]
-    hyperparameters: dict[str, Any]
-
-
-def training_history(*, date_range: DateRange, model_name: str | None = None, limit: int = 200) -> list[TrainingRecord]:
-    """The newest trainings started in the range, with their outcome and statistics."""
-    started = TrainingStarted.objects.filter(_in_range(date_range)).order_by("-create_at")
-    if model_name:
-        started = started.filter(model_name=model_name)
-    rows = list(started[:limit])
-    finished = {
-        f.training_id: f for f in TrainingFinished.objects.filter(training_id__in=[r.training_id for r in rows])
-    }
-    statistics = {
-        s.model_identifier: s
-        for s in TrainingStatistics.objects.filter(model_identifier__in=[r.model_identifier for r in rows])
-    }
-    history = []
-    for row in rows:
-        end = finished.get(row.training_id)
-        stats = statistics.get(row.model_identifier)
-        history.append(
-            TrainingRecord(
-                training_id=str(row.training_id),
-                model_name=row.model_name,
-                model_identifier=row.model_identifier,
-                full_train=row.full_train,
-                started_at=row.create_at,
-                outcome=end.outcome if end else None,
-                finished_at=end.create_at if end else None,
-                error=end.error if end else "",
-                duration=stats.duration if stats else None,
-                peak_memory=stats.peak_memory if stats else None,
-                metrics=stats.metrics if stats else {},
-                hyperparameters=stats.hyperparameters if stats else {},
-            )
-        )
-    return history
-
-
-# --- models -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ModelState:
-    name: str
-    title: str
-    description: str
-    is_disabled: bool
-    can_be_trained: bool
-    readiness_reason: str | None  # None: ready for training (trainable models only)
-    is_trained: bool
-    identifier: str | None
-
-    @property
-    def is_ready_for_training(self) -> bool:
-        return self.can_be_trained and self.readiness_reason is None
-
-
-def model_states(*, config: RecommenderConfig | None = None, names: Iterable[str] | None = None) -> list[ModelState]:
-    """Every registered model (or `names`) with what the dashboard shows about it."""
-
-    config = config or config_current()
-    identifiers = dict(LatestIdentifier.objects.values_list("model_name", "identifier"))
-    states = []
-    for name in names if names is not None else MODELS:
-        model = MODELS[name]
-        trainable = bool(model.needs_training)
-        states.append(
-            ModelState(
-                name=name,
-                title=model.title,
-                description=model.description,
-                is_disabled=config.is_disabled(name),
-                can_be_trained=trainable,
-                readiness_reason=training_readiness(model_name=name, config=config)
-                if trainable
-                else "needs no training",
-                is_trained=(name in identifiers) if trainable else True,
-                identifier=identifiers.get(name),
-            )
-        )
-    return states

@@ -17,7 +17,7 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework import serializers
 
-from core.fields import SessionIdField
+from core.fields import SessionIdField, UserIdField
 from recommendations.algorithms.base import RecommendationType
 from recommendations.pipeline import PredictionRequest
 
@@ -42,20 +42,6 @@ class SkuListField(serializers.Field):
         return list(value)
 
 
-class UserIdField(serializers.Field):
-    default_error_messages = {"invalid": "Give a user id as an integer, a string or null."}
-
-    def to_internal_value(self, data) -> str | None:
-        if data is None or data == "":
-            return None
-        if isinstance(data, bool) or not isinstance(data, (int, str)):
-            self.fail("invalid")
-        return str(data)
-
-    def to_representation(self, value):
-        return value
-
-
 # Keys the ecoseller backend sends that the service does not use.
 IGNORED_KEYS = ("country", "pricelist", "product_id")
 # The key that carries each situation's own input; it is refused on the other situations.
@@ -76,7 +62,7 @@ class PredictRequestSerializer(serializers.Serializer):
         },
     )
     session_id = SessionIdField()
-    user_id = UserIdField(required=False, allow_null=True, default=None)
+    user_id = UserIdField()
     category_id = serializers.IntegerField(required=False, allow_null=True, default=None)
     variants = SkuListField(required=False, default=())
     variants_in_cart = SkuListField(required=False, default=())
