@@ -11,7 +11,7 @@ TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 TORCH := $(shell grep '^torch==' requirements.txt)
 DATA_DIR ?= $(or $(RS_DATA_DIR),var)
 
-.PHONY: run test install migrate demo serve reset
+.PHONY: run test lint install migrate demo serve reset
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ serve: migrate
 
 test: install
 	$(PY) -m pytest
+
+# ruff: lint and format check (ruff.toml); `.venv/bin/ruff format .` formats.
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 # Forget the demo: the SQLite databases, model artefacts and cache under $(DATA_DIR) (not the
 # virtualenv). The next `make run` generates (or with DEMO_ARGS=--ecoseller imports) a new shop.

@@ -51,34 +51,94 @@ def build_catalogue(rng: random.Random, products: int, variants_per_product: int
         objects.append({"_model_class": "Category", "id": category_id, "parent_id": parent, "deleted": False})
     for type_id in range(1, 11):
         objects.append(
-            {"_model_class": "AttributeType", "id": type_id, "type": "CATEGORICAL", "type_name": f"PROPERTY_{type_id}", "unit": None, "deleted": False}
+            {
+                "_model_class": "AttributeType",
+                "id": type_id,
+                "type": "CATEGORICAL",
+                "type_name": f"PROPERTY_{type_id}",
+                "unit": None,
+                "deleted": False,
+            }
         )
     for attribute_id in range(1, 201):
         objects.append(
-            {"_model_class": "Attribute", "id": attribute_id, "type": (attribute_id - 1) % 10 + 1, "raw_value": f"value {attribute_id}", "order": None, "ext_attributes": [], "deleted": False}
+            {
+                "_model_class": "Attribute",
+                "id": attribute_id,
+                "type": (attribute_id - 1) % 10 + 1,
+                "raw_value": f"value {attribute_id}",
+                "order": None,
+                "ext_attributes": [],
+                "deleted": False,
+            }
         )
     for product_type_id in range(1, 6):
         objects.append(
-            {"_model_class": "ProductType", "id": product_type_id, "name": f"Type {product_type_id}", "attribute_types": [1, 2, 3, product_type_id + 3], "products": [], "update_at": now, "create_at": now, "deleted": False}
+            {
+                "_model_class": "ProductType",
+                "id": product_type_id,
+                "name": f"Type {product_type_id}",
+                "attribute_types": [1, 2, 3, product_type_id + 3],
+                "products": [],
+                "update_at": now,
+                "create_at": now,
+                "deleted": False,
+            }
         )
     price_id = 0
     for product_id in range(1, products + 1):
         skus = [f"{product_id:06d}-{v}" for v in range(variants_per_product)]
         for sku in skus:
             objects.append(
-                {"_model_class": "ProductVariant", "sku": sku, "ean": "8590000000000", "weight": 0.5, "stock_quantity": rng.randint(0, 50), "recommendation_weight": 0.5, "update_at": now, "create_at": now, "attributes": rng.sample(range(1, 201), 4), "deleted": False}
+                {
+                    "_model_class": "ProductVariant",
+                    "sku": sku,
+                    "ean": "8590000000000",
+                    "weight": 0.5,
+                    "stock_quantity": rng.randint(0, 50),
+                    "recommendation_weight": 0.5,
+                    "update_at": now,
+                    "create_at": now,
+                    "attributes": rng.sample(range(1, 201), 4),
+                    "deleted": False,
+                }
             )
             price_id += 1
             objects.append(
-                {"_model_class": "ProductPrice", "id": price_id, "price_list_code": "czk_maloobchod", "product_variant_sku": sku, "price": round(rng.uniform(100, 5000), 2), "update_at": now, "create_at": now, "deleted": False}
+                {
+                    "_model_class": "ProductPrice",
+                    "id": price_id,
+                    "price_list_code": "czk_maloobchod",
+                    "product_variant_sku": sku,
+                    "price": round(rng.uniform(100, 5000), 2),
+                    "update_at": now,
+                    "create_at": now,
+                    "deleted": False,
+                }
             )
         objects.append(
             {
-                "_model_class": "Product", "id": product_id, "published": True, "type": rng.randint(1, 5), "category_id": rng.randint(1, 40),
+                "_model_class": "Product",
+                "id": product_id,
+                "published": True,
+                "type": rng.randint(1, 5),
+                "category_id": rng.randint(1, 40),
                 "product_translations": [
-                    {"id": product_id, "language_code": "en", "title": f"Product {product_id}", "meta_title": f"Product {product_id}", "description": "A product.", "meta_description": "A product.", "short_description": "Short.", "slug": f"product-{product_id}"}
+                    {
+                        "id": product_id,
+                        "language_code": "en",
+                        "title": f"Product {product_id}",
+                        "meta_title": f"Product {product_id}",
+                        "description": "A product.",
+                        "meta_description": "A product.",
+                        "short_description": "Short.",
+                        "slug": f"product-{product_id}",
+                    }
                 ],
-                "product_variants": skus, "update_at": now, "create_at": now, "deleted": False,
+                "product_variants": skus,
+                "update_at": now,
+                "create_at": now,
+                "deleted": False,
             }
         )
     return objects
@@ -104,7 +164,10 @@ def build_events(rng: random.Random, count: int, products: int, variants_per_pro
         }
         if rng.random() < 0.2:
             event.update(
-                recommendation_type=rng.choice(RECOMMENDATION_TYPES), model_identifier=f"{rng.choice(MODELS)}-1", model_name=rng.choice(MODELS), position=rng.randrange(10)
+                recommendation_type=rng.choice(RECOMMENDATION_TYPES),
+                model_identifier=f"{rng.choice(MODELS)}-1",
+                model_name=rng.choice(MODELS),
+                position=rng.randrange(10),
             )
         events.append(event)
         session[1] -= 1
@@ -175,7 +238,9 @@ def report(label: str, objects: int, result: dict) -> None:
 def batches(objects: list[dict], size: int) -> list[tuple[bytes, int]]:
     if size == 1:
         return [(json.dumps(o).encode(), 1) for o in objects]
-    return [(json.dumps(objects[i : i + size]).encode(), len(objects[i : i + size])) for i in range(0, len(objects), size)]
+    return [
+        (json.dumps(objects[i : i + size]).encode(), len(objects[i : i + size])) for i in range(0, len(objects), size)
+    ]
 
 
 def main() -> int:

@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=900, help="seconds to wait for the trainings")
     args = parser.parse_args()
     client = Client(args.url, args.token)
-    started = datetime.datetime.now(datetime.timezone.utc)
+    started = datetime.datetime.now(datetime.UTC)
 
     unauthorised = Client(args.url, "wrong-token")
     unauthorised.call("POST", "/predict", {"recommendation_type": "HOMEPAGE", "session_id": "x"}, expect=401)
@@ -65,7 +65,12 @@ def main() -> None:
         "/store_object",
         {
             "_model_class": "Config",
-            "gru4recConfig": {"numEpochsOptions": [3], "hiddenSizeOptions": [64], "batchSizeOptions": [32], "eventsMultiplier": 1},
+            "gru4recConfig": {
+                "numEpochsOptions": [3],
+                "hiddenSizeOptions": [64],
+                "batchSizeOptions": [32],
+                "eventsMultiplier": 1,
+            },
         },
     )
     stats = ShopStats()
@@ -91,7 +96,7 @@ def main() -> None:
         if all(models[name]["isTrained"] for name in TRAINED):
             break
         if time.monotonic() > deadline:
-            fail(f"trainings not done in {args.timeout:.0f} s: {({n: models[n]['isTrained'] for n in TRAINED})}")
+            fail(f"trainings not done in {args.timeout:.0f} s: { ({n: models[n]['isTrained'] for n in TRAINED}) }")
         time.sleep(2)
     step("the trainer published every model")
 
@@ -124,7 +129,7 @@ def main() -> None:
 
     window = {
         "date_from": started.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-        "date_to": (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=1)).strftime(
+        "date_to": (datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=1)).strftime(
             "%Y-%m-%dT%H:%M:%S.000Z"
         ),
     }

@@ -160,5 +160,6 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(f"{'popularity':<12}{pop_recall:>10.4f}{pop_mrr:>10.4f}{0.0:>10.1f}")
 
+
 if __name__ == "__main__":
     main()

@@ -25,7 +25,14 @@ class ProductAddToCartAdmin(ReadOnlyAdmin):
 
 @admin.register(RecommendationView)
 class RecommendationViewAdmin(ReadOnlyAdmin):
-    list_display = ["session_id", "product_variant_sku", "recommendation_type", "model_identifier", "position", "create_at"]
+    list_display = [
+        "session_id",
+        "product_variant_sku",
+        "recommendation_type",
+        "model_identifier",
+        "position",
+        "create_at",
+    ]
 
 
 @admin.register(Review)

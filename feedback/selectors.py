@@ -75,7 +75,9 @@ def requester_activity(*, session_id: str | None, user_id: str | None, with_hist
             user_views.append(value)
         else:
             reviews.append((value, rating))
-    return RequesterActivity(visited=visited, carted=tuple(carted), user_views=tuple(user_views), reviews=tuple(reviews))
+    return RequesterActivity(
+        visited=visited, carted=tuple(carted), user_views=tuple(user_views), reviews=tuple(reviews)
+    )
 
 
 @dataclass(frozen=True)
@@ -99,9 +101,11 @@ def session_sequences(
     item_index: dict[str, int] = {}
     grouped: dict[str, list[int]] = defaultdict(list)
     starts: dict[str, float] = {}
-    for session_id, sku, when in queryset.order_by("session_id", "create_at", "id").values_list(
-        "session_id", "product_variant_sku", "create_at"
-    ).iterator(chunk_size=50_000):
+    for session_id, sku, when in (
+        queryset.order_by("session_id", "create_at", "id")
+        .values_list("session_id", "product_variant_sku", "create_at")
+        .iterator(chunk_size=50_000)
+    ):
         if sku not in known_skus:
             continue
         grouped[session_id].append(item_index.setdefault(sku, len(item_index)))
@@ -122,13 +126,17 @@ def interaction_events(
     (kind "view", "cart", "review"; the rating only for reviews), before `until` when given."""
     time_filter = Q(create_at__lt=until) if until else Q()
     for kind, model in (("view", ProductDetailEnter), ("cart", ProductAddToCart)):
-        for user_id, session_id, sku, when in model.objects.filter(time_filter).values_list(
-            "user_id", "session_id", "product_variant_sku", "create_at"
-        ).iterator(chunk_size=20_000):
+        for user_id, session_id, sku, when in (
+            model.objects.filter(time_filter)
+            .values_list("user_id", "session_id", "product_variant_sku", "create_at")
+            .iterator(chunk_size=20_000)
+        ):
             yield kind, user_id, session_id, sku, when, None
-    for user_id, session_id, sku, rating, when in Review.objects.filter(time_filter).values_list(
-        "user_id", "session_id", "product_variant_sku", "rating", "create_at"
-    ).iterator(chunk_size=20_000):
+    for user_id, session_id, sku, rating, when in (
+        Review.objects.filter(time_filter)
+        .values_list("user_id", "session_id", "product_variant_sku", "rating", "create_at")
+        .iterator(chunk_size=20_000)
+    ):
         yield "review", user_id, session_id, sku, when, rating
 
 

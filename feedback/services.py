@@ -188,8 +188,10 @@ def _sessions_append_portable(ordered: Sequence[tuple[str, _SessionChange]]) -> 
                 create_at=change.first_at,
                 update_at=change.last_at,
             )
-        elif not change.visits and change.last_at <= session.update_at and (
-            session.user_id is not None or change.user_id is None
+        elif (
+            not change.visits
+            and change.last_at <= session.update_at
+            and (session.user_id is not None or change.user_id is None)
         ):
             continue
         session.visited_product_variants = [*(session.visited_product_variants or []), *change.visits]
@@ -233,7 +235,14 @@ def _events_create(model: type[EventBase], events: Sequence[EventData], *, field
         if when not in adapted:
             adapted[when] = adapt(when)
         rows.append(
-            (e.session_id, e.user_id, e.product_id, e.product_variant_sku, adapted[when], *(getattr(e, f) for f in fields))
+            (
+                e.session_id,
+                e.user_id,
+                e.product_id,
+                e.product_variant_sku,
+                adapted[when],
+                *(getattr(e, f) for f in fields),
+            )
         )
     _insert_rows(model, columns, rows)
     _sessions_record(events, append_visits=model is ProductDetailEnter)

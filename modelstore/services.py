@@ -119,7 +119,8 @@ def trainer_queue_item_claim(
             )
             candidates = (
                 TrainerQueueItem.objects.filter(
-                    Q(status=Status.PENDING, not_before__lte=now) | Q(status=Status.RUNNING, claimed_at__lt=stale_before)
+                    Q(status=Status.PENDING, not_before__lte=now)
+                    | Q(status=Status.RUNNING, claimed_at__lt=stale_before)
                 )
                 .exclude(model_name__in=busy)
                 .order_by("create_at", "id")
@@ -141,7 +142,9 @@ def trainer_queue_item_claim(
                     ),
                 )
                 continue
-            others = TrainerQueueItem.objects.filter(model_name=item.model_name, status=Status.PENDING).exclude(pk=item.pk)
+            others = TrainerQueueItem.objects.filter(model_name=item.model_name, status=Status.PENDING).exclude(
+                pk=item.pk
+            )
             full_train = True if others.filter(full_train=True).exists() else item.full_train
             if not guard.update(
                 status=Status.RUNNING,
@@ -161,7 +164,9 @@ def trainer_queue_item_heartbeat(*, item: TrainerQueueItem, claimed_by: str) -> 
     """Renew the claim of a long training so that it does not look abandoned. False when the item
     is no longer this trainer's (another trainer took it over after a timeout)."""
     now = timezone.now()
-    updated = TrainerQueueItem.objects.filter(pk=item.pk, status=Status.RUNNING, claimed_by=claimed_by).update(claimed_at=now)
+    updated = TrainerQueueItem.objects.filter(pk=item.pk, status=Status.RUNNING, claimed_by=claimed_by).update(
+        claimed_at=now
+    )
     if updated:
         item.claimed_at = now
     return bool(updated)
@@ -183,7 +188,10 @@ def trainer_queue_item_retry_or_fail(
     else FAILED. Returns the new status."""
     if item.attempts >= config.max_attempts:
         trainer_queue_item_finish(
-            item=item, claimed_by=claimed_by, status=Status.FAILED, error=f"{error} (attempt {item.attempts} of {config.max_attempts})"
+            item=item,
+            claimed_by=claimed_by,
+            status=Status.FAILED,
+            error=f"{error} (attempt {item.attempts} of {config.max_attempts})",
         )
         return Status.FAILED
     delay = config.retry_backoff_seconds * 2 ** max(item.attempts - 1, 0)

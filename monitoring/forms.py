@@ -81,9 +81,7 @@ def cascade_choices(field_name: str) -> list[str]:
     """Models that can serve this cascade's situation; the last resort ends every cascade
     implicitly and is never listed."""
     situation, phase = cascade_situation(field_name)
-    return [
-        name for name, model in MODELS.items() if not model.is_last_resort and (situation, phase) in model.supports
-    ]
+    return [name for name, model in MODELS.items() if not model.is_last_resort and (situation, phase) in model.supports]
 
 
 # Editable cascades: those with a default cascade (the category list retrieves by category).

@@ -176,7 +176,9 @@ def configuration_page(request: HttpRequest) -> HttpResponse:
 def train_now(request: HttpRequest) -> HttpResponse:
     model_name = request.POST.get("model_name", "")
     try:
-        item, created = training_request_from_dashboard(model_name=model_name, requested_by=f"dashboard:{request.user.get_username()}")
+        item, created = training_request_from_dashboard(
+            model_name=model_name, requested_by=f"dashboard:{request.user.get_username()}"
+        )
     except TrainingRequestError as error:
         messages.error(request, str(error))
     else:

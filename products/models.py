@@ -200,9 +200,7 @@ class OrderProductVariant(models.Model):
     quantity = models.IntegerField(default=1)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["order", "product_variant_sku"], name="uniq_order_line")
-        ]
+        constraints = [models.UniqueConstraint(fields=["order", "product_variant_sku"], name="uniq_order_line")]
 
 
 class CatalogueRevision(models.Model):

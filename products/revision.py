@@ -9,7 +9,9 @@ from products.models import CatalogueRevision
 
 
 def catalogue_revision_bump() -> None:
-    updated = CatalogueRevision.objects.filter(key="catalogue").update(revision=F("revision") + 1, update_at=timezone.now())
+    updated = CatalogueRevision.objects.filter(key="catalogue").update(
+        revision=F("revision") + 1, update_at=timezone.now()
+    )
     if not updated:
         CatalogueRevision.objects.get_or_create(key="catalogue", defaults={"revision": 1})
 

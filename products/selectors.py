@@ -111,7 +111,9 @@ def catalogue_rows() -> CatalogueRows:
     orders = dict(Order.objects.filter(deleted=False).values_list("token", "create_at"))
     return CatalogueRows(
         variants=list(
-            ProductVariant.objects.order_by("sku").values_list("sku", "stock_quantity", "recommendation_weight", "deleted")
+            ProductVariant.objects.order_by("sku").values_list(
+                "sku", "stock_quantity", "recommendation_weight", "deleted"
+            )
         ),
         products=[
             (product_id, published and not deleted, category)
@@ -132,7 +134,9 @@ def catalogue_rows() -> CatalogueRows:
 
 def category_descendants(category_id: int) -> list[int]:
     """The category and every category below it."""
-    found = list(CategoryAncestor.objects.filter(category_ancestor_id=category_id).values_list("category_id", flat=True))
+    found = list(
+        CategoryAncestor.objects.filter(category_ancestor_id=category_id).values_list("category_id", flat=True)
+    )
     return found if category_id in found else [category_id, *found]
 
 
@@ -145,13 +149,15 @@ def requester_ordered(*, user_id: str | None, session_id: str | None, limit: int
     else:
         return []
     return list(
-        OrderProductVariant.objects.filter(requester, order__deleted=False).values_list("product_variant_sku", flat=True)[
-            :limit
-        ]
+        OrderProductVariant.objects.filter(requester, order__deleted=False).values_list(
+            "product_variant_sku", flat=True
+        )[:limit]
     )
 
 
-def ordered_lines(*, until: datetime.datetime | None = None) -> Iterator[tuple[str | None, str | None, str, datetime.datetime]]:
+def ordered_lines(
+    *, until: datetime.datetime | None = None
+) -> Iterator[tuple[str | None, str | None, str, datetime.datetime]]:
     """(user id, session id, sku, order time) of every line of an order that is not deleted."""
     orders = {
         token: (user_id, session_id, when)
@@ -159,7 +165,9 @@ def ordered_lines(*, until: datetime.datetime | None = None) -> Iterator[tuple[s
             Q(create_at__lt=until) if until else Q(), deleted=False
         ).values_list("token", "user_id", "session_id", "create_at")
     }
-    for token, sku in OrderProductVariant.objects.values_list("order_id", "product_variant_sku").iterator(chunk_size=20_000):
+    for token, sku in OrderProductVariant.objects.values_list("order_id", "product_variant_sku").iterator(
+        chunk_size=20_000
+    ):
         if token in orders:
             user_id, session_id, when = orders[token]
             yield user_id, session_id, sku, when

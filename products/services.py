@@ -182,9 +182,7 @@ def _upsert(
     for instance, timestamps in rows:
         sent: tuple[str, ...] = ()
         if timestamps is not None:
-            sent = tuple(
-                name for name in ("create_at", "update_at") if getattr(timestamps, name) is not None
-            )
+            sent = tuple(name for name in ("create_at", "update_at") if getattr(timestamps, name) is not None)
         groups.setdefault(sent, []).append(instance)
     for sent, instances in groups.items():
         update_fields = [*fields, *sent]
@@ -246,7 +244,9 @@ def attribute_type_upsert_many(*, attribute_types: Sequence[AttributeTypeData]) 
     stored = 0
     for model, is_extension in ((AttributeType, False), (ExtensionAttributeType, True)):
         items = _last_by_key([i for i in attribute_types if i.is_extension == is_extension], "id")
-        rows = [(model(id=i.id, type=i.type, type_name=i.type_name, unit=i.unit, deleted=i.deleted), None) for i in items]
+        rows = [
+            (model(id=i.id, type=i.type, type_name=i.type_name, unit=i.unit, deleted=i.deleted), None) for i in items
+        ]
         _upsert(model, rows, key="id", fields=["type", "type_name", "unit", "deleted"])
         stored += len(items)
     return stored
@@ -270,9 +270,7 @@ def attribute_upsert_many(*, attributes: Sequence[AttributeData]) -> int:
         )
         for i in items
     ]
-    _upsert(
-        Attribute, rows, key="id", fields=["attribute_type_id", "raw_value", "numeric_value", "order", "deleted"]
-    )
+    _upsert(Attribute, rows, key="id", fields=["attribute_type_id", "raw_value", "numeric_value", "order", "deleted"])
     return len(items)
 
 

@@ -30,7 +30,9 @@ class ConfigVersionForm(forms.ModelForm):
         try:
             return config_from_payload(self.cleaned_data["data"]).to_data()
         except ConfigError as error:
-            raise forms.ValidationError([f"{field}: {' '.join(messages)}" for field, messages in error.errors.items()])
+            raise forms.ValidationError(
+                [f"{field}: {' '.join(messages)}" for field, messages in error.errors.items()]
+            ) from error
 
 
 @admin.register(ConfigVersion)

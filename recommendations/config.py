@@ -57,7 +57,10 @@ _CASCADE_TITLES = {
     RecommendationType.CART: "Cart",
 }
 _CASCADE_DESCRIPTIONS = {
-    (RecommendationType.HOMEPAGE, Phase.RETRIEVAL): "Models that retrieve candidates for the homepage, first available wins.",
+    (
+        RecommendationType.HOMEPAGE,
+        Phase.RETRIEVAL,
+    ): "Models that retrieve candidates for the homepage, first available wins.",
     (RecommendationType.HOMEPAGE, Phase.SCORING): "Models that score homepage candidates.",
     (RecommendationType.CATEGORY_LIST, Phase.RETRIEVAL): (
         "Category lists retrieve the variants of the category and its sub-categories; no model is used."
@@ -75,26 +78,36 @@ class TrainerConfig:
     """The trainer's schedule (`trainerConfig`)."""
 
     retrain_after_new_events: int = option(
-        1000, title="Retrain after new events", bounds=(1, 10**9),
+        1000,
+        title="Retrain after new events",
+        bounds=(1, 10**9),
         description="A model that learns from events is retrained once this many arrived since its training.",
     )
     retrain_after_catalogue_changes: int = option(
-        100, title="Retrain after catalogue changes", bounds=(1, 10**9),
+        100,
+        title="Retrain after catalogue changes",
+        bounds=(1, 10**9),
         description="A model that learns from the catalogue is retrained after this many catalogue writes.",
     )
     min_retrain_interval_seconds: int = option(
-        3600, title="Minimum retrain interval (s)", bounds=(0, 365 * 86_400),
+        3600,
+        title="Minimum retrain interval (s)",
+        bounds=(0, 365 * 86_400),
         description="No scheduled retraining of a model sooner than this after its last one.",
     )
     max_attempts: int = option(
         3, title="Maximum attempts", bounds=(1, 100), description="A failing training is tried this many times."
     )
     retry_backoff_seconds: int = option(
-        60, title="Retry backoff (s)", bounds=(0, 86_400),
+        60,
+        title="Retry backoff (s)",
+        bounds=(0, 86_400),
         description="Wait before the first retry of a failed training; doubled for each further one.",
     )
     claim_timeout_seconds: int = option(
-        3600, title="Claim timeout (s)", bounds=(60, 7 * 86_400),
+        3600,
+        title="Claim timeout (s)",
+        bounds=(60, 7 * 86_400),
         description="A claimed training whose trainer stopped renewing its claim this long is taken over.",
     )
 
@@ -124,27 +137,63 @@ class _ConfigMethods:
 
 def _general_fields() -> list[tuple[str, Any, Any]]:
     fields: list[tuple[str, Any, Any]] = [
-        ("retrieval_size", int, option(1000, title="Retrieval size", bounds=(1, 100_000),
-                                       description="How many variants the retrieval step hands to scoring.")),
-        ("ordering_size", int, option(50, title="Ordering size", bounds=(0, 1_000),
-                                      description="How many of the best-scored variants the diversity ordering re-ranks.")),
-        ("diversity_weight", float, option(
-            0.3, title="Diversity weight", bounds=(0.0, 1.0),
-            description="0 keeps the scoring order; 1 orders the head by diversity alone. In between, each pick "
-            "trades relevance for distance to what is already picked.",
-        )),
-        ("one_variant_per_product", bool, option(
-            True, title="One variant per product",
-            description="Show only the best variant of each product in a list (off: several variants of one product may appear).",
-        )),
-        ("models_disabled", dict[str, bool], field(default_factory=dict, metadata={"title": None, "description": None})),
+        (
+            "retrieval_size",
+            int,
+            option(
+                1000,
+                title="Retrieval size",
+                bounds=(1, 100_000),
+                description="How many variants the retrieval step hands to scoring.",
+            ),
+        ),
+        (
+            "ordering_size",
+            int,
+            option(
+                50,
+                title="Ordering size",
+                bounds=(0, 1_000),
+                description="How many of the best-scored variants the diversity ordering re-ranks.",
+            ),
+        ),
+        (
+            "diversity_weight",
+            float,
+            option(
+                0.3,
+                title="Diversity weight",
+                bounds=(0.0, 1.0),
+                description="0 keeps the scoring order; 1 orders the head by diversity alone. In between, each pick "
+                "trades relevance for distance to what is already picked.",
+            ),
+        ),
+        (
+            "one_variant_per_product",
+            bool,
+            option(
+                True,
+                title="One variant per product",
+                description="Show only the best variant of each product in a list (off: several variants of one product may appear).",
+            ),
+        ),
+        (
+            "models_disabled",
+            dict[str, bool],
+            field(default_factory=dict, metadata={"title": None, "description": None}),
+        ),
     ]
     for (recommendation_type, phase), default in DEFAULT_CASCADES.items():
         annotation = tuple[str, ...] | None if default is None else tuple[str, ...]
         title = f"{_CASCADE_TITLES[recommendation_type]} {phase.value.lower()}"
         description = _CASCADE_DESCRIPTIONS[(recommendation_type, phase)]
-        fields.append((cascade_field(recommendation_type, phase), annotation,
-                       option(default, title=title, description=description)))
+        fields.append(
+            (
+                cascade_field(recommendation_type, phase),
+                annotation,
+                option(default, title=title, description=description),
+            )
+        )
     return fields
 
 

@@ -201,7 +201,9 @@ def _retrieve(
     return first, candidates, supplier
 
 
-def _first_answer(models: list[PredictionModel], context: PredictContext, phase: Phase, call) -> tuple[PredictionModel, list]:
+def _first_answer(
+    models: list[PredictionModel], context: PredictContext, phase: Phase, call
+) -> tuple[PredictionModel, list]:
     last = len(models) - 1
     for position, model in enumerate(models):
         try:
@@ -266,7 +268,9 @@ def _order(state: ServingState, items: list[str]) -> list[str]:
         return items
     head = items[:size]
     try:
-        ordered = diversity_order(head, np.asarray(distances.distances(head), dtype=np.float64), config.diversity_weight)
+        ordered = diversity_order(
+            head, np.asarray(distances.distances(head), dtype=np.float64), config.diversity_weight
+        )
     except Exception:
         logger.exception("diversity ordering failed; keeping the scoring order")
         return items

@@ -57,7 +57,9 @@ def catalogue_snapshot_build(*, revision: int, half_life_days: float | None) -> 
             products_in_category[category].append(product_id)
 
     skus = [row[0] for row in rows.variants]
-    shown_skus = {sku for product_id, listed in variants_of.items() if is_shown.get(product_id, False) for sku in listed}
+    shown_skus = {
+        sku for product_id, listed in variants_of.items() if is_shown.get(product_id, False) for sku in listed
+    }
     lines = rows.order_lines
     popularity = popularity_from_orders(
         skus,

@@ -105,7 +105,7 @@ class FastPathMixin:
                     value = dt.datetime.fromisoformat(value)
                 except ValueError:
                     return None
-                value = value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+                value = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
             values[name] = value
         return values
 

@@ -28,6 +28,7 @@ class StoreClass:
     @property
     def database(self) -> str:
         return database_for_app(self.app)
+
     write: Callable[[Sequence[Any]], int]
 
 

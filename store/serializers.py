@@ -57,9 +57,7 @@ class OrderLineField(serializers.Field):
 
 def _datetime(**kwargs: Any) -> serializers.DateTimeField:
     # Naive ISO strings from the client are read as UTC.
-    return serializers.DateTimeField(
-        required=False, allow_null=True, default=None, default_timezone=dt.timezone.utc, **kwargs
-    )
+    return serializers.DateTimeField(required=False, allow_null=True, default=None, default_timezone=dt.UTC, **kwargs)
 
 
 # Bounds of the integer columns: a bigger id answers 400, not a database error.
@@ -77,9 +75,7 @@ def _optional_int(**kwargs: Any) -> serializers.IntegerField:
 
 
 def _optional_text(max_length: int | None = None) -> serializers.CharField:
-    return serializers.CharField(
-        required=False, allow_null=True, allow_blank=True, default=None, max_length=max_length
-    )
+    return serializers.CharField(required=False, allow_null=True, allow_blank=True, default=None, max_length=max_length)
 
 
 class StoreSerializer(serializers.Serializer):
@@ -297,6 +293,7 @@ class OrderSerializer(StoreSerializer):
 
 
 # --- feedback ----------------------------------------------------------------------------
+
 
 class EventSerializer(FastPathMixin, serializers.Serializer):
     """Fields every shopper event has. Events are immutable: a `deleted` key is ignored. An event

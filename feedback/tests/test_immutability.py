@@ -53,7 +53,13 @@ IMMUTABLE_ROWS = [
     (TrainingStepFinished, {"step_id": uuid.uuid4(), "model_name": "ease", "model_identifier": "ease_1"}),
     (
         TrainingStatistics,
-        {"model_name": "ease", "model_identifier": "ease_1", "duration": 1.0, "peak_memory": 10.0, "peak_memory_percentage": 0.1},
+        {
+            "model_name": "ease",
+            "model_identifier": "ease_1",
+            "duration": 1.0,
+            "peak_memory": 10.0,
+            "peak_memory_percentage": 0.1,
+        },
     ),
 ]
 

@@ -9,7 +9,7 @@ from conftest import ALL_DATABASES
 from feedback.models import ProductDetailEnter, Review, Session
 from store.services import store_objects
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def enter(session: str, sku: str, minute: int) -> dict:
@@ -53,7 +53,15 @@ def test_history_sent_twice_is_stored_once():
 
 @pytest.mark.django_db(databases=ALL_DATABASES)
 def test_reviews_repeated_in_a_batch_keep_the_last_one():
-    review = {"_model_class": "Review", "id": 1, "session_id": "s1", "user_id": "u1", "product_id": 1, "product_variant_sku": "a", "rating": 3}
+    review = {
+        "_model_class": "Review",
+        "id": 1,
+        "session_id": "s1",
+        "user_id": "u1",
+        "product_id": 1,
+        "product_variant_sku": "a",
+        "rating": 3,
+    }
 
     result = store_objects(payloads=[review, {**review, "rating": 5}, {**review, "id": 2, "user_id": 9}])
 

@@ -22,7 +22,22 @@ from monitoring.selectors.training import (
 )
 
 __all__ = [
-    "GENERAL", "HIT_RATE_K", "PERFORMANCE_INFO", "DailyFigures", "DateRange", "DurationFigures", "LatestTraining",
-    "ModelState", "PerformanceFigures", "PerformanceReport", "TrainingFigures", "TrainingRecord", "TrainingReport",
-    "model_states", "percentile", "performance_report", "training_history", "training_report",
+    "GENERAL",
+    "HIT_RATE_K",
+    "PERFORMANCE_INFO",
+    "DailyFigures",
+    "DateRange",
+    "DurationFigures",
+    "LatestTraining",
+    "ModelState",
+    "PerformanceFigures",
+    "PerformanceReport",
+    "TrainingFigures",
+    "TrainingRecord",
+    "TrainingReport",
+    "model_states",
+    "percentile",
+    "performance_report",
+    "training_history",
+    "training_report",
 ]

@@ -22,9 +22,5 @@ class DateRange:
         return cls(start=now - datetime.timedelta(days=days), end=now)
 
 
-
-
 def in_range(date_range: DateRange) -> Q:
     return Q(create_at__gte=date_range.start, create_at__lte=date_range.end)
-
-

@@ -28,7 +28,6 @@ Counts, averages and maxima are aggregated in the database. Hits, coverage and p
 the predicted lists: the range's predictions and the range's product-detail views are read in
 two queries and matched in memory by session, so the work is bounded by the range."""
 
-
 from __future__ import annotations
 
 import bisect
@@ -116,8 +115,6 @@ def percentile(values: list[float], fraction: float) -> float | None:
     ordered = sorted(values)
     rank = max(1, math.ceil(fraction * len(ordered)))
     return ordered[rank - 1]
-
-
 
 
 def _duration_aggregates(date_range: DateRange, *, group_by: str, phase: str) -> dict[str, tuple[float, float]]:
@@ -397,5 +394,3 @@ def _daily_figures(
             )
         )
     return result
-
-

@@ -47,5 +47,3 @@ PERFORMANCE_INFO: dict[str, dict[str, str]] = {
         ),
     },
 }
-
-

@@ -156,5 +156,3 @@ def training_history(*, date_range: DateRange, model_name: str | None = None, li
             )
         )
     return history
-
-

@@ -38,9 +38,9 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, databases=ALL_DATABASES),
 ]
 
-from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.common.by import By  # noqa: E402  (after the importorskip above)
+from selenium.webdriver.support import expected_conditions  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 PASSWORD = "a-long-test-password"
 

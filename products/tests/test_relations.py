@@ -29,9 +29,15 @@ def test_attribute_and_type_links_round_trip():
 
     variant.attributes.set([drama, y1995])
 
-    assert sorted(ProductType.objects.get(id=5).attribute_types.values_list("type_name", flat=True)) == ["GENRE", "YEAR"]
+    assert sorted(ProductType.objects.get(id=5).attribute_types.values_list("type_name", flat=True)) == [
+        "GENRE",
+        "YEAR",
+    ]
     assert list(genre.product_types.values_list("id", flat=True)) == [5]
-    assert sorted(ProductVariant.objects.get(sku="a").attributes.values_list("raw_value", flat=True)) == ["1995", "Drama"]
+    assert sorted(ProductVariant.objects.get(sku="a").attributes.values_list("raw_value", flat=True)) == [
+        "1995",
+        "Drama",
+    ]
     assert list(drama.product_variants.values_list("sku", flat=True)) == ["a"]
 
 

@@ -34,7 +34,14 @@ def test_a_shuffled_category_tree_gets_the_closure_of_its_parent_links():
 @pytest.mark.django_db(databases=ALL_DATABASES)
 def test_a_key_repeated_in_a_batch_keeps_its_last_value():
     price = {"_model_class": "ProductPrice", "id": 1, "price_list_code": "eur", "product_variant_sku": "a", "price": 10}
-    product = {"_model_class": "Product", "id": 1, "published": True, "type": None, "category_id": None, "product_variants": ["a", "b"]}
+    product = {
+        "_model_class": "Product",
+        "id": 1,
+        "published": True,
+        "type": None,
+        "category_id": None,
+        "product_variants": ["a", "b"],
+    }
 
     store_objects(payloads=[price, {**price, "price": "12.5"}, product, {**product, "product_variants": ["c", "c"]}])
 

@@ -64,8 +64,14 @@ class TrainingRequirement:
     multiplier_option: str | None = None
 
 
-def option(default: Any = dataclasses.MISSING, *, title: str, description: str, bounds: tuple[float, float] | None = None,
-           factory: Callable[[], Any] | None = None) -> Any:
+def option(
+    default: Any = dataclasses.MISSING,
+    *,
+    title: str,
+    description: str,
+    bounds: tuple[float, float] | None = None,
+    factory: Callable[[], Any] | None = None,
+) -> Any:
     """A field of a model's options (its section of the config): the dashboard's title and help
     text, and the bounds a number (or each number of a list) must stay within."""
     metadata = {"title": title, "description": description, "bounds": bounds}
@@ -120,7 +126,7 @@ class Catalogue:
         in_stock: Sequence[bool] | None = None,
         recommendation_weight: Sequence[float] | None = None,
         popularity: Sequence[float] | None = None,
-    ) -> "Catalogue":
+    ) -> Catalogue:
         n = len(skus)
         ones = np.ones(n, dtype=bool)
         return cls(
@@ -232,14 +238,14 @@ class PredictionModel:
 
     # -- training -------------------------------------------------------------------------
     @classmethod
-    def fit(cls, data: Any, params: Any, progress: Progress | None = None) -> tuple["PredictionModel", TrainingResult]:
+    def fit(cls, data: Any, params: Any, progress: Progress | None = None) -> tuple[PredictionModel, TrainingResult]:
         raise NotImplementedError(f"{cls.__name__} needs no training")
 
     def save(self, folder: Path) -> None:
         """Write the artefact files into `folder` (which exists and is empty)."""
 
     @classmethod
-    def load(cls, folder: Path) -> "PredictionModel":
+    def load(cls, folder: Path) -> PredictionModel:
         raise NotImplementedError(f"{cls.__name__} has no artefact")
 
     # -- prediction -----------------------------------------------------------------------

@@ -10,9 +10,10 @@ from a list of options by a leave-out validation (the original never applied its
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable, Literal, Sequence
+from typing import Literal
 
 import numpy as np
 import scipy.linalg
@@ -74,7 +75,9 @@ class EASEOptions:
         bounds=(0.0, 1e6),
     )
     max_items: int = option(
-        20000, title="Maximum items", description="Only this many most-interacted variants get an EASE column.",
+        20000,
+        title="Maximum items",
+        description="Only this many most-interacted variants get an EASE column.",
         bounds=(1, 200_000),
     )
     view_weight: float = option(
@@ -87,7 +90,9 @@ class EASEOptions:
         4.0, title="Order weight", description="Weight of an ordered variant in the EASE matrix.", bounds=(0.0, 1e6)
     )
     review_weight: float = option(
-        1.0, title="Review weight", description="Weight of a review (times rating / 5) in the EASE matrix.",
+        1.0,
+        title="Review weight",
+        description="Weight of a review (times rating / 5) in the EASE matrix.",
         bounds=(0.0, 1e6),
     )
 
@@ -264,8 +269,9 @@ class EASEModel(PredictionModel):
             review_weight=options.review_weight,
         )
 
-    def __init__(self, skus: Sequence[str], weights: np.ndarray, l2: float, aggregate: Aggregate,
-                 params: EASEParams) -> None:
+    def __init__(
+        self, skus: Sequence[str], weights: np.ndarray, l2: float, aggregate: Aggregate, params: EASEParams
+    ) -> None:
         self.identifier = ""
         self.skus = [str(sku) for sku in skus]
         self.index = {sku: i for i, sku in enumerate(self.skus)}
@@ -279,12 +285,14 @@ class EASEModel(PredictionModel):
     @classmethod
     def fit(
         cls, data: EASEData, params: EASEParams | None = None, progress: Progress | None = None
-    ) -> tuple["EASEModel", TrainingResult]:
+    ) -> tuple[EASEModel, TrainingResult]:
         params = params or EASEParams()
         report = progress or (lambda message, fraction: None)
         matrix = sp.csr_matrix(data.matrix, dtype=np.float32)
         if matrix.shape != (len(data.row_keys), len(data.skus)):
-            raise ValueError(f"matrix shape {matrix.shape} does not match {len(data.row_keys)} rows × {len(data.skus)} skus")
+            raise ValueError(
+                f"matrix shape {matrix.shape} does not match {len(data.row_keys)} rows × {len(data.skus)} skus"
+            )
         matrix.sum_duplicates()
         if data.timestamps is not None and len(data.timestamps) != matrix.nnz:
             raise ValueError("timestamps must be aligned with the matrix entries")
@@ -309,7 +317,7 @@ class EASEModel(PredictionModel):
                 report(f"validating l2 = {l2}", step / (len(params.l2_options) + 1))
                 weights = ease_weights(kept, l2)
                 metrics = evaluate_leave_out(
-                    lambda rows: np.asarray(rows @ weights),
+                    lambda rows, weights=weights: np.asarray(rows @ weights),
                     kept,
                     held_out,
                     k=VALIDATION_K,
@@ -324,22 +332,33 @@ class EASEModel(PredictionModel):
         report(f"fitting on all data with l2 = {best_l2}", len(params.l2_options) / (len(params.l2_options) + 1))
         model = cls(skus, ease_weights(matrix, best_l2), best_l2, data.aggregate, params)
         report("done", 1.0)
-        result.hyperparameters = {"l2": best_l2, **{k: v for k, v in asdict(params).items() if k != "l2_options"},
-                                  "l2_options": list(params.l2_options)}
-        result.metrics = {**best_metrics, "items": len(skus), "training_rows": int(matrix.shape[0]),
-                          "interactions": int(matrix.nnz)}
+        result.hyperparameters = {
+            "l2": best_l2,
+            **{k: v for k, v in asdict(params).items() if k != "l2_options"},
+            "l2_options": list(params.l2_options),
+        }
+        result.metrics = {
+            **best_metrics,
+            "items": len(skus),
+            "training_rows": int(matrix.shape[0]),
+            "interactions": int(matrix.nnz),
+        }
         return model, result
 
     # -- artefacts --------------------------------------------------------------------------
     def save(self, folder: Path) -> None:
         artefacts.write_arrays(folder / "ease.npz", {"skus": artefacts.str_array(self.skus), "weights": self.weights})
         artefacts.write_manifest(
-            folder, self.name, FORMAT_VERSION, l2=self.l2, aggregate=self.aggregate,
+            folder,
+            self.name,
+            FORMAT_VERSION,
+            l2=self.l2,
+            aggregate=self.aggregate,
             params={**asdict(self.params), "l2_options": list(self.params.l2_options)},
         )
 
     @classmethod
-    def load(cls, folder: Path) -> "EASEModel":
+    def load(cls, folder: Path) -> EASEModel:
         manifest = artefacts.read_manifest(folder, cls.name, FORMAT_VERSION)
         path = folder / "ease.npz"
         arrays = artefacts.read_arrays(path, ["skus", "weights"])

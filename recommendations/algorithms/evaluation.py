@@ -12,7 +12,7 @@ min(k, #held out) (Liang et al. 2018, Steck 2019) and NDCG@k with binary relevan
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import scipy.sparse as sp
@@ -142,9 +142,7 @@ def leave_out_split(
 
     def part(selected: np.ndarray) -> sp.csr_matrix:
         indptr = np.concatenate(([0], np.cumsum(np.bincount(row_of[selected], minlength=matrix.shape[0]))))
-        return sp.csr_matrix(
-            (matrix.data[selected], matrix.indices[selected], indptr), shape=matrix.shape
-        )
+        return sp.csr_matrix((matrix.data[selected], matrix.indices[selected], indptr), shape=matrix.shape)
 
     return part(~held), part(held)
 

@@ -3,7 +3,7 @@ without replacement, and turning per-candidate scores into the protocol's ranked
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 

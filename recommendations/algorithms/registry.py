@@ -43,11 +43,19 @@ DEFAULT_CASCADES: dict[tuple[RecommendationType, Phase], tuple[str, ...] | None]
     (_CATEGORY, _SCORING): (GRU4RecModel.name, EASEModel.name, PopularityModel.name, SelectionModel.name),
     (_PRODUCT, _RETRIEVAL): (SimilarityModel.name, PopularityModel.name, SelectionModel.name),
     (_PRODUCT, _SCORING): (
-        GRU4RecModel.name, SimilarityModel.name, EASEModel.name, PopularityModel.name, SelectionModel.name,
+        GRU4RecModel.name,
+        SimilarityModel.name,
+        EASEModel.name,
+        PopularityModel.name,
+        SelectionModel.name,
     ),
     (_CART, _RETRIEVAL): (SimilarityModel.name, PopularityModel.name, SelectionModel.name),
     (_CART, _SCORING): (
-        GRU4RecModel.name, EASEModel.name, SimilarityModel.name, PopularityModel.name, SelectionModel.name,
+        GRU4RecModel.name,
+        EASEModel.name,
+        SimilarityModel.name,
+        PopularityModel.name,
+        SelectionModel.name,
     ),
 }
 

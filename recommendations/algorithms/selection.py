@@ -7,7 +7,7 @@ proportional), retrieval is exact sequential proportional sampling without repla
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -96,7 +96,9 @@ class SimilarityParams:
 class SimilarityOptions:
     """The `similarityConfig` section of the config."""
 
-    neighbours: int = option(100, title="Neighbours", description="Nearest variants stored per variant.", bounds=(1, 1_000))
+    neighbours: int = option(
+        100, title="Neighbours", description="Nearest variants stored per variant.", bounds=(1, 1_000)
+    )
 
 
 def _numerical_space(data: SimilarityData) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -291,7 +293,7 @@ class SimilarityModel(PredictionModel):
     @classmethod
     def fit(
         cls, data: SimilarityData, params: SimilarityParams | None = None, progress: Progress | None = None
-    ) -> tuple["SimilarityModel", TrainingResult]:
+    ) -> tuple[SimilarityModel, TrainingResult]:
         params = params or SimilarityParams()
         n = len(data.skus)
         if n < 2:
@@ -388,14 +390,21 @@ class SimilarityModel(PredictionModel):
         )
 
     @classmethod
-    def load(cls, folder: Path) -> "SimilarityModel":
+    def load(cls, folder: Path) -> SimilarityModel:
         manifest = artefacts.read_manifest(folder, cls.name, FORMAT_VERSION)
         path = folder / "similarity.npz"
         arrays = artefacts.read_arrays(
             path,
             [
-                "skus", "numerical", "numerical_mask", "categorical_data", "categorical_indices",
-                "categorical_indptr", "categorical_mask", "categorical_offsets", "neighbour_index",
+                "skus",
+                "numerical",
+                "numerical_mask",
+                "categorical_data",
+                "categorical_indices",
+                "categorical_indptr",
+                "categorical_mask",
+                "categorical_offsets",
+                "neighbour_index",
                 "neighbour_distance",
             ],
         )

@@ -19,6 +19,6 @@ class StatelessModel(PredictionModel):
         write_manifest(folder, self.name, 1)
 
     @classmethod
-    def load(cls, folder: Path) -> "StatelessModel":
+    def load(cls, folder: Path) -> StatelessModel:
         # Nothing to read, so a missing folder is not an error.
         return cls()

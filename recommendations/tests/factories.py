@@ -25,7 +25,10 @@ from products.revision import catalogue_revision_bump
 
 
 def make_catalogue(
-    variants: dict[str, dict], *, products: dict[int, dict] | None = None, categories: dict[int, int | None] | None = None
+    variants: dict[str, dict],
+    *,
+    products: dict[int, dict] | None = None,
+    categories: dict[int, int | None] | None = None,
 ) -> None:
     """`variants`: sku -> {product, stock, weight, price, attributes: {type_id: value}}.
     `products`: id -> {category, published, deleted}. `categories`: id -> parent id."""
@@ -49,7 +52,9 @@ def make_catalogue(
         )
         ProductProductVariant.objects.create(product_id=spec.get("product", position), product_variant_id=sku)
         if "price" in spec:
-            ProductPrice.objects.create(id=position + 1, price_list_code="CZK", product_variant_sku=sku, price=spec["price"])
+            ProductPrice.objects.create(
+                id=position + 1, price_list_code="CZK", product_variant_sku=sku, price=spec["price"]
+            )
         for type_id, value in spec.get("attributes", {}).items():
             kind = AttributeType.Kind.NUMERICAL if isinstance(value, (int, float)) else AttributeType.Kind.CATEGORICAL
             AttributeType.objects.get_or_create(id=type_id, defaults={"type": kind})
@@ -65,7 +70,7 @@ def make_catalogue(
                 next_attribute += 1
             AttributeProductVariant.objects.create(attribute_id=attribute_ids[key], product_variant_id=sku)
     catalogue_revision_bump()
-    for category, parent in (categories or {}).items():
+    for category in categories or {}:
         ancestor = category
         seen = set()
         while ancestor is not None and ancestor not in seen:

@@ -26,8 +26,18 @@ def _predict(body: dict) -> list[dict]:
 @pytest.fixture
 def demo_shop():
     call_command(
-        "generate_demo_shop", "--products", "150", "--sessions", "1200", "--users", "150", "--categories", "6",
-        "--end-date", "2026-06-01", stdout=StringIO(),
+        "generate_demo_shop",
+        "--products",
+        "150",
+        "--sessions",
+        "1200",
+        "--users",
+        "150",
+        "--categories",
+        "6",
+        "--end-date",
+        "2026-06-01",
+        stdout=StringIO(),
     )
     # The demo's defaults, but a GRU4Rec small enough for a test.
     config_version_create(
@@ -47,10 +57,12 @@ def test_a_product_page_is_about_its_product_not_the_session(demo_shop):
     overlaps = []
     for number, session in enumerate(sessions):
         seen = {product_of[sku] for sku in session.visited_product_variants if sku in product_of}
-        product = next(p for p in products[number * 7 % len(products):] + products if p not in seen)
+        product = next(p for p in products[number * 7 % len(products) :] + products if p not in seen)
         common = {"session_id": session.id, "user_id": session.user_id, "limit": 10}
         homepage = _predict({**common, "recommendation_type": "HOMEPAGE"})
-        detail = _predict({**common, "recommendation_type": "PRODUCT_DETAIL", "variants": ",".join(variants_of[product])})
+        detail = _predict(
+            {**common, "recommendation_type": "PRODUCT_DETAIL", "variants": ",".join(variants_of[product])}
+        )
 
         assert len(homepage) == len(detail) == 10
         assert {item["rs_info"]["model_name"] for item in homepage} == {"gru4rec"}

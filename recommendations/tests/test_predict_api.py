@@ -22,7 +22,11 @@ TYPES = ["HOMEPAGE", "CATEGORY_LIST", "PRODUCT_DETAIL", "CART"]
 def _shop(**overrides):
     """12 variants, two per product; products 0-2 in category 1 (product 1 and 2 in its child 2)."""
     variants = {
-        f"v{i}": {"product": i // 2, "price": 10 + 7 * i, "attributes": {1: float(i % 4), 2: "red" if i % 3 else "blue"}}
+        f"v{i}": {
+            "product": i // 2,
+            "price": 10 + 7 * i,
+            "attributes": {1: float(i % 4), 2: "red" if i % 3 else "blue"},
+        }
         for i in range(12)
     }
     for sku, spec in overrides.items():
@@ -123,7 +127,14 @@ def test_gru4rec_serves_only_sessions_with_history(recommendation_type):
     _shop()
     make_sessions({f"t{n}": [f"v{(n + k) % 12}" for k in range(6)] for n in range(60)})
     config_version_create(
-        payload={"gru4recConfig": {"numEpochsOptions": [1], "hiddenSizeOptions": [8], "batchSizeOptions": [8], "eventsMultiplier": 1}}
+        payload={
+            "gru4recConfig": {
+                "numEpochsOptions": [1],
+                "hiddenSizeOptions": [8],
+                "batchSizeOptions": [8],
+                "eventsMultiplier": 1,
+            }
+        }
     )
     assert model_train(model_name="gru4rec").outcome == "COMPLETED"
 
@@ -196,7 +207,7 @@ def test_out_of_stock_variants_come_after_in_stock_ones(recommendation_type):
     skus = _skus(_predict(_body(recommendation_type, limit=None, **viewed)))
 
     out = [s for s in skus if s in {"v0", "v2", "v3"}]
-    assert out and skus[-len(out):] == out
+    assert out and skus[-len(out) :] == out
 
 
 def test_limit_cuts_the_list():

@@ -38,7 +38,11 @@ def skus(items) -> list[str]:
 def _shop(products: int = 12, variants_per_product: int = 1, **overrides):
     """Products 0..n-1 with `variants_per_product` variants `p<id>-<k>`, all in category 1."""
     variants = {
-        f"p{p}-{k}": {"product": p, "price": 10 + 7 * p + k, "attributes": {1: float(p % 4), 2: "red" if p % 3 else "blue"}}
+        f"p{p}-{k}": {
+            "product": p,
+            "price": 10 + 7 * p + k,
+            "attributes": {1: float(p % 4), 2: "red" if p % 3 else "blue"},
+        }
         for p in range(products)
         for k in range(variants_per_product)
     }
@@ -71,7 +75,7 @@ def test_out_of_stock_variants_stay_last_with_similarity_trained_and_diversity_o
     answer = skus(predict(_body(recommendation_type, limit=None)))
 
     out = [sku for sku in answer if sku in {"p4-0", "p7-0"}]
-    assert out and answer[-len(out):] == out
+    assert out and answer[-len(out) :] == out
 
 
 # --- dashboard config saves keep what the dashboard does not know (issue 18.2) ----------------
@@ -98,11 +102,21 @@ def test_the_dashboards_config_save_keeps_every_key_it_does_not_send():
         "retrievalSize": 800,
         "orderingSize": page["orderingSize"],
         **{key: page[key] for key in page if key.endswith("Cascade")},
-        "easeConfig": {"l2Options": page["easeConfig"]["l2Options"], "reviewsMultiplier": page["easeConfig"]["reviewsMultiplier"]},
+        "easeConfig": {
+            "l2Options": page["easeConfig"]["l2Options"],
+            "reviewsMultiplier": page["easeConfig"]["reviewsMultiplier"],
+        },
         "gru4recConfig": {
             key: page["gru4recConfig"][key]
-            for key in ("numEpochsOptions", "batchSizeOptions", "embeddingSizeOptions", "hiddenSizeOptions",
-                        "learningRateOptions", "incrementalTrainings", "eventsMultiplier")
+            for key in (
+                "numEpochsOptions",
+                "batchSizeOptions",
+                "embeddingSizeOptions",
+                "hiddenSizeOptions",
+                "learningRateOptions",
+                "incrementalTrainings",
+                "eventsMultiplier",
+            )
         },
         "modelsDisabled": {"0": False, "1": False, "2": False, "3": False, "4": False, "5": False},
     }
@@ -112,7 +126,11 @@ def test_the_dashboards_config_save_keeps_every_key_it_does_not_send():
     after = config_current()
     assert after.retrieval_size == 800
     assert after == before.__class__(**{**before.__dict__, "retrieval_size": 800})
-    assert (after.diversity_weight, after.similarity_config.neighbours, after.popularity_config.half_life_days) == (0.5, 50, 30)
+    assert (after.diversity_weight, after.similarity_config.neighbours, after.popularity_config.half_life_days) == (
+        0.5,
+        50,
+        30,
+    )
     assert (after.trainer_config.max_attempts, after.trainer_config.claim_timeout_seconds) == (5, 900)
     assert after.ease_config.view_weight == 0.5
 
@@ -174,11 +192,23 @@ def test_placeholder_session_ids_are_anonymous_and_never_pool_newcomers(placehol
     _shop()
     make_sessions({f"t{n}": [f"p{(n + k) % 12}-0" for k in range(6)] for n in range(60)})
     config_version_create(
-        payload={"gru4recConfig": {"numEpochsOptions": [1], "hiddenSizeOptions": [8], "batchSizeOptions": [8], "eventsMultiplier": 1}}
+        payload={
+            "gru4recConfig": {
+                "numEpochsOptions": [1],
+                "hiddenSizeOptions": [8],
+                "batchSizeOptions": [8],
+                "eventsMultiplier": 1,
+            }
+        }
     )
     assert model_train(model_name="gru4rec").outcome == "COMPLETED"
     # A first newcomer's views arrive with the placeholder...
-    enter = {"_model_class": "ProductDetailEnter", "session_id": placeholder, "product_id": 3, "product_variant_sku": "p3-0"}
+    enter = {
+        "_model_class": "ProductDetailEnter",
+        "session_id": placeholder,
+        "product_id": 3,
+        "product_variant_sku": "p3-0",
+    }
     assert post("/store_objects", [enter, enter]).status_code == 200
 
     # ...and a second newcomer's homepage must not be about them.
@@ -186,7 +216,9 @@ def test_placeholder_session_ids_are_anonymous_and_never_pool_newcomers(placehol
 
     assert {item["rs_info"]["model_name"] for item in items} == {"selection"}
     assert Session.objects.count() == 60
-    assert list(ProductDetailEnter.objects.filter(session_id__isnull=True).values_list("product_variant_sku", flat=True)) == ["p3-0", "p3-0"]
+    assert list(
+        ProductDetailEnter.objects.filter(session_id__isnull=True).values_list("product_variant_sku", flat=True)
+    ) == ["p3-0", "p3-0"]
 
 
 def test_anonymous_category_lists_are_not_cached():
@@ -259,7 +291,14 @@ def test_pages_for_people_keep_their_html_404(admin_client):
 
 def test_an_extension_attribute_type_does_not_overwrite_the_base_type_of_the_same_id():
     base = {"_model_class": "AttributeType", "id": 1, "type": "CATEGORICAL", "type_name": "genre", "unit": None}
-    extension = {"_model_class": "AttributeType", "id": 1, "type": "CATEGORICAL", "type_name": "lang", "unit": None, "deleted": False}
+    extension = {
+        "_model_class": "AttributeType",
+        "id": 1,
+        "type": "CATEGORICAL",
+        "type_name": "lang",
+        "unit": None,
+        "deleted": False,
+    }
 
     assert post("/store_object", base).status_code == 200
     assert post("/store_object", extension).status_code == 200
@@ -271,7 +310,10 @@ def test_an_extension_attribute_type_does_not_overwrite_the_base_type_of_the_sam
 def test_a_client_says_explicitly_which_kind_of_attribute_type_it_sends():
     post("/store_object", {"_model_class": "AttributeType", "id": 1, "type_name": "genre"})
 
-    post("/store_object", {"_model_class": "AttributeType", "id": 1, "type_name": "genre", "deleted": True, "extension": False})
+    post(
+        "/store_object",
+        {"_model_class": "AttributeType", "id": 1, "type_name": "genre", "deleted": True, "extension": False},
+    )
 
     assert list(AttributeType.objects.values_list("id", "deleted")) == [(1, True)]
     assert ExtensionAttributeType.objects.count() == 0
@@ -297,7 +339,9 @@ def test_a_client_says_explicitly_which_kind_of_attribute_type_it_sends():
         ),
         (
             {"recommendation_type": "HOMEPAG", "session_id": "s"},
-            {"recommendation_type": '"HOMEPAG" is not a recommendation type; expected one of HOMEPAGE, CATEGORY_LIST, PRODUCT_DETAIL, CART.'},
+            {
+                "recommendation_type": '"HOMEPAG" is not a recommendation type; expected one of HOMEPAGE, CATEGORY_LIST, PRODUCT_DETAIL, CART.'
+            },
         ),
     ],
 )
@@ -327,7 +371,8 @@ def test_the_backends_own_request_forms_are_accepted():
     for body in bodies:
         assert len(predict(body)) == 10
     positions = post(
-        "/predict/product_positions", {"recommendation_type": "CATEGORY_LIST", "category_id": 1, "session_id": "f0e1", "user_id": None}
+        "/predict/product_positions",
+        {"recommendation_type": "CATEGORY_LIST", "category_id": 1, "session_id": "f0e1", "user_id": None},
     )
     assert positions.status_code == 200
 

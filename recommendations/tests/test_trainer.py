@@ -59,7 +59,9 @@ def statuses() -> list[tuple[str, str]]:
 
 def outcomes(model_name: str) -> list[str]:
     started = TrainingStarted.objects.filter(model_name=model_name).values_list("training_id", flat=True)
-    return list(TrainingFinished.objects.filter(training_id__in=started).order_by("create_at").values_list("outcome", flat=True))
+    return list(
+        TrainingFinished.objects.filter(training_id__in=started).order_by("create_at").values_list("outcome", flat=True)
+    )
 
 
 def gru4rec_shop(trainer_config: dict | None = None, **config) -> None:
@@ -167,7 +169,9 @@ def test_pending_duplicates_of_a_model_are_coalesced_into_the_claimed_item():
         f"coalesced into #{first.pk}"
     }
     assert TrainerQueueItem.objects.get(pk=first.pk).full_train is True  # a full request is kept
-    assert TrainerQueueItem.objects.get(pk=third.pk).attempts == TrainerQueueItem.objects.get(pk=second.pk).attempts == 0
+    assert (
+        TrainerQueueItem.objects.get(pk=third.pk).attempts == TrainerQueueItem.objects.get(pk=second.pk).attempts == 0
+    )
     assert TrainingStarted.objects.count() == 1
 
 
@@ -317,7 +321,9 @@ def test_no_retraining_before_the_minimum_interval():
 
 def test_first_training_is_scheduled_when_ready_and_similarity_after_catalogue_changes():
     make_catalogue(FOUR_VARIANTS)  # ready: similarity; not ready: ease and gru4rec (no events)
-    config_version_create(payload={"trainerConfig": {"retrainAfterCatalogueChanges": 2, "minRetrainIntervalSeconds": 0}})
+    config_version_create(
+        payload={"trainerConfig": {"retrainAfterCatalogueChanges": 2, "minRetrainIntervalSeconds": 0}}
+    )
 
     run_trainer()
 

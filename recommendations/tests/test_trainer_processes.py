@@ -80,7 +80,9 @@ def _wait_until(condition, what: str, timeout: float = WAIT_SECONDS, processes=(
     while not condition():
         for process, log in zip(processes, logs):
             assert process.poll() is None, f"{what}: a process exited early:\n{log.read_text()}"
-        assert time.monotonic() < deadline, f"timed out waiting until {what}:\n" + "\n".join(l.read_text() for l in logs)
+        assert time.monotonic() < deadline, f"timed out waiting until {what}:\n" + "\n".join(
+            path.read_text() for path in logs
+        )
         time.sleep(0.1)
 
 
@@ -93,7 +95,9 @@ def _free_port() -> int:
 def _shop(variants: int = 12, sessions: int = 60, length: int = 6) -> list[str]:
     skus = [f"v{i}" for i in range(variants)]
     make_catalogue({sku: {"product": i, "attributes": {1: float(i % 4)}} for i, sku in enumerate(skus)})
-    make_sessions({f"t{n}": [skus[(n * 7 + k * (1 + n % 3)) % variants] for k in range(length)] for n in range(sessions)})
+    make_sessions(
+        {f"t{n}": [skus[(n * 7 + k * (1 + n % 3)) % variants] for k in range(length)] for n in range(sessions)}
+    )
     return skus
 
 
@@ -109,16 +113,31 @@ def test_two_trainers_train_each_queue_item_exactly_once(tmp_path):
     skus = _shop()
     make_reviews([(f"u{u}", skus[(u * 5 + k) % len(skus)], 5) for u in range(20) for k in range(3)])
     config_version_create(
-        payload={"gru4recConfig": {"numEpochsOptions": [3], "hiddenSizeOptions": [32], "batchSizeOptions": [8], "eventsMultiplier": 1}}
+        payload={
+            "gru4recConfig": {
+                "numEpochsOptions": [3],
+                "hiddenSizeOptions": [32],
+                "batchSizeOptions": [8],
+                "eventsMultiplier": 1,
+            }
+        }
     )
     logs = [tmp_path / "trainer-a.log", tmp_path / "trainer-b.log"]
     trainers = [_trainer(name, log, "--interval", "0.2", "--no-schedule") for name, log in zip("ab", logs)]
     try:
-        _wait_until(lambda: all("started" in log.read_text() for log in logs), "both trainers started", processes=trainers, logs=logs)
+        _wait_until(
+            lambda: all("started" in log.read_text() for log in logs),
+            "both trainers started",
+            processes=trainers,
+            logs=logs,
+        )
         rounds = []
         for _ in range(2):
             # The slow one first, so that the other trainer takes the rest.
-            batch = [trainer_queue_item_create(model_name=name, requested_by="test") for name in ("gru4rec", "ease", "similarity")]
+            batch = [
+                trainer_queue_item_create(model_name=name, requested_by="test")
+                for name in ("gru4rec", "ease", "similarity")
+            ]
             rounds.append(batch)
             _wait_until(
                 lambda: not TrainerQueueItem.objects.filter(status__in=["PENDING", "RUNNING"]).exists(),
@@ -139,7 +158,9 @@ def test_two_trainers_train_each_queue_item_exactly_once(tmp_path):
     for name in ("gru4rec", "ease", "similarity"):
         started = list(TrainingStarted.objects.filter(model_name=name).order_by("create_at"))
         assert len(started) == 2, name
-        finished = {f.training_id: f for f in TrainingFinished.objects.filter(training_id__in=[s.training_id for s in started])}
+        finished = {
+            f.training_id: f for f in TrainingFinished.objects.filter(training_id__in=[s.training_id for s in started])
+        }
         assert [finished[s.training_id].outcome for s in started] == ["COMPLETED", "COMPLETED"]
         # never the same model in two trainers at once
         assert finished[started[0].training_id].create_at <= started[1].create_at
@@ -186,7 +207,14 @@ def test_server_answers_from_the_previous_model_while_training_and_from_the_new_
     port = _free_port()
     server_log, trainer_log = tmp_path / "server.log", tmp_path / "trainer.log"
     server = _start(
-        [str(Path(sys.executable).parent / "gunicorn"), "rs_project.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "rs_project.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+        ],
         server_log,
     )
     trainer = None

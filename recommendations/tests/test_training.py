@@ -47,7 +47,9 @@ def test_similarity_training_publishes_neighbours_artefact_and_records():
     assert LatestIdentifier.objects.get(model_name="similarity").identifier == outcome.identifier
     assert _artefacts("similarity") == [outcome.identifier]
     rows = list(
-        Neighbour.objects.filter(model_identifier=outcome.identifier, lhs="1").order_by("rank").values_list("rhs", "rank")
+        Neighbour.objects.filter(model_identifier=outcome.identifier, lhs="1")
+        .order_by("rank")
+        .values_list("rhs", "rank")
     )
     assert [rhs for rhs, _ in rows] and "1" not in [rhs for rhs, _ in rows]
     assert Neighbour.objects.filter(model_identifier=outcome.identifier).count() == 4 * 3
@@ -140,7 +142,11 @@ def test_gru4rec_alternates_full_and_incremental_trainings():
     assert [first.outcome, second.outcome, third.outcome] == ["COMPLETED"] * 3
     assert [first.full_train, second.full_train, third.full_train] == [True, False, True]
     assert LatestIdentifier.objects.get(model_name="gru4rec").identifier == third.identifier
-    assert list(TrainingStatistics.objects.order_by("create_at").values_list("full_train", flat=True)) == [True, False, True]
+    assert list(TrainingStatistics.objects.order_by("create_at").values_list("full_train", flat=True)) == [
+        True,
+        False,
+        True,
+    ]
 
 
 def test_train_command_rejects_unknown_and_untrainable_models():

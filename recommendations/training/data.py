@@ -19,7 +19,9 @@ from recommendations.algorithms.ease import EASEData, build_ease_data
 from recommendations.algorithms.similarity import SimilarityData
 
 
-def content_data(options: Any = None, *, since: datetime.datetime | None = None, until: datetime.datetime | None = None) -> SimilarityData:
+def content_data(
+    options: Any = None, *, since: datetime.datetime | None = None, until: datetime.datetime | None = None
+) -> SimilarityData:
     """The catalogue's prices and attribute values (`since`/`until` do not apply)."""
     content = product_selectors.catalogue_content()
     return SimilarityData(
@@ -35,7 +37,9 @@ def requester_key(user_id: str | None, session_id: str | None) -> str | None:
     return f"session:{session_id}" if session_id else None
 
 
-def interaction_data(options: Any, *, since: datetime.datetime | None = None, until: datetime.datetime | None = None) -> EASEData:
+def interaction_data(
+    options: Any, *, since: datetime.datetime | None = None, until: datetime.datetime | None = None
+) -> EASEData:
     """Reviews (`review_weight` × rating / 5), orders, add-to-carts and detail views with the
     weights of `options`, one row per user (else session). A cell keeps the strongest signal seen
     (not the sum), so a shopper who views one item twenty times does not outweigh one who bought
@@ -73,7 +77,9 @@ def interaction_data(options: Any, *, since: datetime.datetime | None = None, un
     )
 
 
-def session_data(options: Any = None, *, since: datetime.datetime | None = None, until: datetime.datetime | None = None) -> SessionData:
+def session_data(
+    options: Any = None, *, since: datetime.datetime | None = None, until: datetime.datetime | None = None
+) -> SessionData:
     """Product views per session in time order, of variants that are not deleted."""
     sessions = feedback_selectors.session_sequences(
         known_skus=set(product_selectors.variant_skus()), since=since, until=until
@@ -102,8 +108,9 @@ RETRAIN_EVENTS: dict[TrainingData, tuple[str, ...]] = {
 }
 
 
-def training_data_build(kind: TrainingData, options: Any, *, since: datetime.datetime | None = None,
-                        until: datetime.datetime | None = None) -> Any:
+def training_data_build(
+    kind: TrainingData, options: Any, *, since: datetime.datetime | None = None, until: datetime.datetime | None = None
+) -> Any:
     return DATA_BUILDERS[kind](options, since=since, until=until)
 
 

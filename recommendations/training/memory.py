@@ -31,7 +31,7 @@ class PeakMemoryMonitor:
             self._peak_bytes = max(self._peak_bytes, self._process.memory_info().rss)
             self._stop.wait(self._interval)
 
-    def __enter__(self) -> "PeakMemoryMonitor":
+    def __enter__(self) -> PeakMemoryMonitor:
         self._high_water_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         self._thread.start()
         return self

@@ -59,7 +59,9 @@ def holdout_split(
         split = float(np.quantile(starts, 1.0 - holdout_fraction))
     is_test = starts >= split
     if is_test.all() or not is_test.any():
-        raise EvaluationError("the split leaves no training or no test sessions; choose another --test-from or --holdout-days")
+        raise EvaluationError(
+            "the split leaves no training or no test sessions; choose another --test-from or --holdout-days"
+        )
     train_index = np.flatnonzero(~is_test)
     sku_of = sessions.skus
     # Re-index the training sessions on the items they contain, so the model sees only them.
@@ -67,7 +69,9 @@ def holdout_split(
     train_sequences = []
     for i in train_index:
         train_sequences.append(
-            np.asarray([train_items.setdefault(sku_of[j], len(train_items)) for j in sessions.sequences[i]], dtype=np.int64)
+            np.asarray(
+                [train_items.setdefault(sku_of[j], len(train_items)) for j in sessions.sequences[i]], dtype=np.int64
+            )
         )
     train = SessionSequences(
         session_ids=[sessions.session_ids[i] for i in train_index],
@@ -76,12 +80,12 @@ def holdout_split(
         start_times=starts[train_index],
     )
     tests = [[sku_of[j] for j in sessions.sequences[i]] for i in np.flatnonzero(is_test)]
-    return Holdout(
-        split_at=datetime.datetime.fromtimestamp(split, tz=datetime.timezone.utc), train=train, test_sessions=tests
-    )
+    return Holdout(split_at=datetime.datetime.fromtimestamp(split, tz=datetime.UTC), train=train, test_sessions=tests)
 
 
-def _fit_for_evaluation(model_name: str, config: RecommenderConfig, holdout: Holdout, catalogue: Catalogue) -> PredictionModel:
+def _fit_for_evaluation(
+    model_name: str, config: RecommenderConfig, holdout: Holdout, catalogue: Catalogue
+) -> PredictionModel:
     """The model trained on what happened before the split: the holdout's training sessions for
     a session model, interactions before the split for an interaction model, the catalogue as
     it is for a content model."""
@@ -92,7 +96,10 @@ def _fit_for_evaluation(model_name: str, config: RecommenderConfig, holdout: Hol
     if model_class.training_data == TrainingData.SESSIONS:
         train = holdout.train
         data = SessionData(
-            skus=train.skus, sessions=train.sequences, session_start_times=train.start_times, session_ids=train.session_ids
+            skus=train.skus,
+            sessions=train.sequences,
+            session_start_times=train.start_times,
+            session_ids=train.session_ids,
         )
     else:
         data = training_data_build(model_class.training_data, options, until=holdout.split_at)
@@ -111,7 +118,12 @@ def _scores(model: PredictionModel, context: PredictContext, universe: list[str]
 
 
 def evaluate_model(
-    model_name: str, holdout: Holdout, *, config: RecommenderConfig | None = None, cutoff: int = 20, max_events: int | None = None
+    model_name: str,
+    holdout: Holdout,
+    *,
+    config: RecommenderConfig | None = None,
+    cutoff: int = 20,
+    max_events: int | None = None,
 ) -> dict[str, Any]:
     config = config or config_current()
     universe = holdout.train.skus

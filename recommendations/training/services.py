@@ -62,7 +62,9 @@ def new_identifier(model_name: str) -> str:
 
 
 def _last_full_training(model_name: str) -> TrainingStatistics | None:
-    return TrainingStatistics.objects.filter(model_name=model_name, full_train=True).order_by("-create_at", "-id").first()
+    return (
+        TrainingStatistics.objects.filter(model_name=model_name, full_train=True).order_by("-create_at", "-id").first()
+    )
 
 
 def _decide_full_train(model_name: str, config: RecommenderConfig, requested: bool | None) -> bool:
@@ -140,7 +142,13 @@ def _store_neighbours(model: PredictionModel, identifier: str) -> None:
                 stop = start + batch
                 cursor.executemany(
                     statement,
-                    zip([identifier] * (stop - start), lhs[start:stop], rhs[start:stop], distances[start:stop], ranks[start:stop]),
+                    zip(
+                        [identifier] * (stop - start),
+                        lhs[start:stop],
+                        rhs[start:stop],
+                        distances[start:stop],
+                        ranks[start:stop],
+                    ),
                 )
 
 
@@ -160,7 +168,9 @@ def model_publish(*, model_name: str, identifier: str) -> None:
     keep = {identifier} | ({previous} if previous else set())
     artefacts_remove_except(model_name, keep)
     if get_model_class(model_name).provides_neighbours:
-        Neighbour.objects.filter(model_identifier__startswith=f"{model_name}_").exclude(model_identifier__in=keep).delete()
+        Neighbour.objects.filter(model_identifier__startswith=f"{model_name}_").exclude(
+            model_identifier__in=keep
+        ).delete()
 
 
 def model_train(

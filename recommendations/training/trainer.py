@@ -61,7 +61,9 @@ def new_events_since(*, kinds: tuple[str, ...], mark: TrainingDataMark | None, e
         if kind == "reviews":
             counted += max(feedback_selectors.event_counts()["reviews"] - (mark.review_count if mark else 0), 0)
         elif kind == "order_lines":
-            counted += product_selectors.order_lines_since(after_id=mark.order_line_id if mark else 0, enough=enough - counted)
+            counted += product_selectors.order_lines_since(
+                after_id=mark.order_line_id if mark else 0, enough=enough - counted
+            )
         else:
             last_id = (mark.product_detail_enter_id if kind == "views" else mark.product_add_to_cart_id) if mark else 0
             counted += feedback_selectors.events_since(kind=kind, after_id=last_id, enough=enough - counted)
@@ -95,7 +97,9 @@ class Trainer:
             raise TrainingAbandoned(f"stopped by signal {signal.Signals(signum).name}")
         self._stop.set()
         if self._is_training:
-            self._write(f"{signal.Signals(signum).name}: finishing the current training, then exiting (again to abandon it)")
+            self._write(
+                f"{signal.Signals(signum).name}: finishing the current training, then exiting (again to abandon it)"
+            )
 
     def run(self, *, once: bool = False, interval: float = 30.0) -> int:
         """Loop until stopped; with `once`, until nothing is claimable. Returns the number of
@@ -148,7 +152,9 @@ class Trainer:
             return self._finish(item, Status.SKIPPED, f"{item.model_name} needs no training", begin)
 
         config = config_current()
-        requested = {True: "full training requested, ", False: "incremental training requested, ", None: ""}[item.full_train]
+        requested = {True: "full training requested, ", False: "incremental training requested, ", None: ""}[
+            item.full_train
+        ]
         self._write(f"{label}: training ({requested}attempt {item.attempts} of {config.trainer_config.max_attempts})")
         progress = _ProgressReporter(label, self._write, lambda: self._heartbeat(item))
         self._is_training = True
@@ -207,12 +213,16 @@ class Trainer:
         config = config_current()
         settings = config.trainer_config
         active = set(
-            TrainerQueueItem.objects.filter(status__in=[Status.PENDING, Status.RUNNING]).values_list("model_name", flat=True)
+            TrainerQueueItem.objects.filter(status__in=[Status.PENDING, Status.RUNNING]).values_list(
+                "model_name", flat=True
+            )
         )
         current = dict(LatestIdentifier.objects.values_list("model_name", "identifier"))
         marks = {mark.model_name: mark for mark in TrainingDataMark.objects.all()}
         last_started = dict(
-            TrainingStarted.objects.values("model_name").annotate(last=Max("create_at")).values_list("model_name", "last")
+            TrainingStarted.objects.values("model_name")
+            .annotate(last=Max("create_at"))
+            .values_list("model_name", "last")
         )
         now = timezone.now()
         created = []
@@ -274,7 +284,11 @@ class _ProgressReporter:
         percent = round(100 * min(max(fraction, 0.0), 1.0))
         now = time.monotonic()
         is_done = percent == 100 and self._last_percent < 100
-        if is_done or percent - self._last_percent >= PROGRESS_STEP_PERCENT or now - self._last_time >= PROGRESS_STEP_SECONDS:
+        if (
+            is_done
+            or percent - self._last_percent >= PROGRESS_STEP_PERCENT
+            or now - self._last_time >= PROGRESS_STEP_SECONDS
+        ):
             self._write(f"{self._label} {percent:3d}% {message}")
             self._last_percent = percent
             self._last_time = now

@@ -75,7 +75,11 @@ def test_docker_compose_validates_the_file(tmp_path):
     (tmp_path / ".env").write_text("POSTGRES_PASSWORD=p\nRS_API_TOKEN=t\nRS_SECRET_KEY=k\n")
 
     result = subprocess.run(
-        ["docker-compose", "config", "--quiet"], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        ["docker-compose", "config", "--quiet"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={"PATH": "/usr/bin:/bin"},
     )
 
@@ -88,7 +92,11 @@ def test_docker_compose_refuses_to_start_without_the_secrets(tmp_path):
     (tmp_path / ".env").write_text("POSTGRES_PASSWORD=p\n")
 
     result = subprocess.run(
-        ["docker-compose", "config", "--quiet"], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        ["docker-compose", "config", "--quiet"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={"PATH": "/usr/bin:/bin"},
     )
 

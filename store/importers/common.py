@@ -113,8 +113,10 @@ def _first_error(errors) -> tuple[int | None, str]:
 
 def _describe(problems) -> str:
     if isinstance(problems, dict):
-        return "; ".join(f"{name}: {' '.join(map(str, messages)) if isinstance(messages, list) else messages}"
-                         for name, messages in problems.items())
+        return "; ".join(
+            f"{name}: {' '.join(map(str, messages)) if isinstance(messages, list) else messages}"
+            for name, messages in problems.items()
+        )
     return str(problems)
 
 

@@ -71,8 +71,12 @@ def generate_shop(options: ShopOptions, stats: ShopStats) -> Iterator[dict]:
     for leaf in leaves:
         yield {"_model_class": "Category", "id": leaf, "parent_id": root_of[leaf]}
 
-    attribute_types = [(1, "BRAND", "CATEGORICAL", None), (2, "COLOR", "CATEGORICAL", None),
-                       (3, "SIZE", "NUMERICAL", "EU"), (4, "YEAR", "NUMERICAL", None)]
+    attribute_types = [
+        (1, "BRAND", "CATEGORICAL", None),
+        (2, "COLOR", "CATEGORICAL", None),
+        (3, "SIZE", "NUMERICAL", "EU"),
+        (4, "YEAR", "NUMERICAL", None),
+    ]
     for type_id, name, kind, unit in attribute_types:
         yield {"_model_class": "AttributeType", "id": type_id, "type": kind, "type_name": name, "unit": unit}
     attribute_id: dict[tuple[int, str], int] = {}
@@ -80,11 +84,24 @@ def generate_shop(options: ShopOptions, stats: ShopStats) -> Iterator[dict]:
     for type_id, values in ((1, BRANDS), (2, COLORS), (3, [str(s) for s in SIZES]), (4, years)):
         for value in values:
             attribute_id[(type_id, value)] = len(attribute_id) + 1
-            yield {"_model_class": "Attribute", "id": attribute_id[(type_id, value)], "type": type_id,
-                   "raw_value": value, "order": None, "ext_attributes": []}
+            yield {
+                "_model_class": "Attribute",
+                "id": attribute_id[(type_id, value)],
+                "type": type_id,
+                "raw_value": value,
+                "order": None,
+                "ext_attributes": [],
+            }
     for root in roots:
-        yield {"_model_class": "ProductType", "id": root, "name": f"Range {root}", "attribute_types": [1, 2, 3, 4],
-               "products": [], "create_at": created, "update_at": created}
+        yield {
+            "_model_class": "ProductType",
+            "id": root,
+            "name": f"Range {root}",
+            "attribute_types": [1, 2, 3, 4],
+            "products": [],
+            "create_at": created,
+            "update_at": created,
+        }
 
     # Products: a category (some categories are bigger), a family position, a brand and a year.
     n_products = max(1, options.products)
@@ -109,22 +126,49 @@ def generate_shop(options: ShopOptions, stats: ShopStats) -> Iterator[dict]:
         for v in range(count):
             sku = f"DEMO-{product_id:05d}-{v + 1}"
             skus.append(sku)
-            links = [attribute_id[(1, brand)], attribute_id[(2, COLORS[colors[v]])],
-                     attribute_id[(3, str(SIZES[sizes[v]]))], attribute_id[(4, year)]]
+            links = [
+                attribute_id[(1, brand)],
+                attribute_id[(2, COLORS[colors[v]])],
+                attribute_id[(3, str(SIZES[sizes[v]]))],
+                attribute_id[(4, year)],
+            ]
             in_stock = rng.random() > 0.1
-            yield {"_model_class": "ProductVariant", "sku": sku, "ean": "", "weight": float(np.round(rng.uniform(0.1, 3), 2)),
-                   "stock_quantity": int(rng.integers(1, 60)) if in_stock else 0, "recommendation_weight": 0.5,
-                   "attributes": sorted(set(links)), "create_at": created, "update_at": created}
+            yield {
+                "_model_class": "ProductVariant",
+                "sku": sku,
+                "ean": "",
+                "weight": float(np.round(rng.uniform(0.1, 3), 2)),
+                "stock_quantity": int(rng.integers(1, 60)) if in_stock else 0,
+                "recommendation_weight": 0.5,
+                "attributes": sorted(set(links)),
+                "create_at": created,
+                "update_at": created,
+            }
             price = base_price * float(rng.uniform(0.95, 1.1))
             for code, factor in PRICE_LISTS:
                 price_id += 1
-                yield {"_model_class": "ProductPrice", "id": price_id, "price_list_code": code, "product_variant_sku": sku,
-                       "price": round(price * factor, 2), "create_at": created, "update_at": created}
+                yield {
+                    "_model_class": "ProductPrice",
+                    "id": price_id,
+                    "price_list_code": code,
+                    "product_variant_sku": sku,
+                    "price": round(price * factor, 2),
+                    "create_at": created,
+                    "update_at": created,
+                }
         variants.append(skus)
         leaf = leaves[product_category[product]]
-        yield {"_model_class": "Product", "id": product_id, "published": True, "category_id": leaf,
-               "type": root_of[leaf], "product_translations": [], "product_variants": skus,
-               "create_at": created, "update_at": created}
+        yield {
+            "_model_class": "Product",
+            "id": product_id,
+            "published": True,
+            "category_id": leaf,
+            "type": root_of[leaf],
+            "product_translations": [],
+            "product_variants": skus,
+            "create_at": created,
+            "update_at": created,
+        }
     stats.products, stats.variants = n_products, sum(map(len, variants))
 
     # Shoppers.
@@ -151,15 +195,27 @@ def generate_shop(options: ShopOptions, stats: ShopStats) -> Iterator[dict]:
         for _ in range(length):
             sku = variants[product][int(rng.integers(len(variants[product])))]
             stats.views += 1
-            yield {"_model_class": "ProductDetailEnter", "session_id": session_id, "user_id": user_id,
-                   "product_id": product + 1, "product_variant_sku": sku, "create_at": moment.isoformat()}
+            yield {
+                "_model_class": "ProductDetailEnter",
+                "session_id": session_id,
+                "user_id": user_id,
+                "product_id": product + 1,
+                "product_variant_sku": sku,
+                "create_at": moment.isoformat(),
+            }
             liking = float(preference[category] * n_leaves)  # 1 = average taste
             if rng.random() < min(0.5, 0.05 + 0.08 * liking):
                 moment += timedelta(seconds=float(rng.uniform(5, 30)))
                 stats.carts += 1
                 carted.append((sku, product))
-                yield {"_model_class": "ProductAddToCart", "session_id": session_id, "user_id": user_id,
-                       "product_id": product + 1, "product_variant_sku": sku, "create_at": moment.isoformat()}
+                yield {
+                    "_model_class": "ProductAddToCart",
+                    "session_id": session_id,
+                    "user_id": user_id,
+                    "product_id": product + 1,
+                    "product_variant_sku": sku,
+                    "create_at": moment.isoformat(),
+                }
             if user_id is not None and rng.random() < 0.04:
                 stats.reviews += 1
                 yield _review(rng, options.seed, session_id, user_id, product, sku, liking, moment)
@@ -178,16 +234,30 @@ def generate_shop(options: ShopOptions, stats: ShopStats) -> Iterator[dict]:
             lines: dict[str, int] = {}
             for sku, _ in carted:
                 lines[sku] = lines.get(sku, 0) + int(rng.integers(1, 3))
-            yield {"_model_class": "Order", "token": stable_token("demo-shop", options.seed, session_id),
-                   "session_id": session_id, "user_id": user_id, "product_variants": [[s, q] for s, q in lines.items()],
-                   "create_at": moment.isoformat(), "update_at": moment.isoformat()}
+            yield {
+                "_model_class": "Order",
+                "token": stable_token("demo-shop", options.seed, session_id),
+                "session_id": session_id,
+                "user_id": user_id,
+                "product_variants": [[s, q] for s, q in lines.items()],
+                "create_at": moment.isoformat(),
+                "update_at": moment.isoformat(),
+            }
             if user_id is not None:
                 for sku, ordered in dict(carted).items():
                     if rng.random() < 0.8:
                         stats.reviews += 1
                         liking = float(preference[product_category[ordered]] * n_leaves)
-                        yield _review(rng, options.seed, session_id, user_id, ordered, sku, liking,
-                                      min(end, moment + timedelta(days=float(rng.uniform(1, 5)))))
+                        yield _review(
+                            rng,
+                            options.seed,
+                            session_id,
+                            user_id,
+                            ordered,
+                            sku,
+                            liking,
+                            min(end, moment + timedelta(days=float(rng.uniform(1, 5)))),
+                        )
 
 
 def _popular_in(rng: np.random.Generator, products: list[int], popularity: np.ndarray) -> int:
@@ -197,6 +267,14 @@ def _popular_in(rng: np.random.Generator, products: list[int], popularity: np.nd
 
 def _review(rng, seed, session_id, user_id, product, sku, liking, moment) -> dict:
     rating = int(np.clip(np.round(2.0 + 1.2 * np.log1p(liking) + rng.normal(0, 0.7)), 0, 5))
-    return {"_model_class": "Review", "id": stable_int("demo-review", seed, user_id, sku), "session_id": session_id,
-            "user_id": user_id, "product_id": product + 1, "product_variant_sku": sku, "rating": rating,
-            "create_at": moment.isoformat(), "update_at": moment.isoformat()}
+    return {
+        "_model_class": "Review",
+        "id": stable_int("demo-review", seed, user_id, sku),
+        "session_id": session_id,
+        "user_id": user_id,
+        "product_id": product + 1,
+        "product_variant_sku": sku,
+        "rating": rating,
+        "create_at": moment.isoformat(),
+        "update_at": moment.isoformat(),
+    }

@@ -209,7 +209,9 @@ def _attributes(
     for serial, row in enumerate(chosen, start=1):
         type_id = type_canonical.get(row.values["attribute_type_id"])
         if type_id is None:
-            raise ImportFailure(tables.origin(row), f"attribute type {row.values['attribute_type_id']} is not in the file")
+            raise ImportFailure(
+                tables.origin(row), f"attribute type {row.values['attribute_type_id']} is not in the file"
+            )
         attributes[serial] = (type_id, _repaired_value(row.values["raw_value"]), row)
     if len(copies) > 1:
         report.skip(
@@ -221,7 +223,9 @@ def _attributes(
         )
     repaired = sum(1 for _, value, row in attributes.values() if value != row.values["raw_value"])
     if repaired:
-        report.notes.append(f"{repaired} attribute value(s) like '(no genres listed,false)' repaired to '(no genres listed)'")
+        report.notes.append(
+            f"{repaired} attribute value(s) like '(no genres listed,false)' repaired to '(no genres listed)'"
+        )
     return attributes
 
 
@@ -240,8 +244,15 @@ def _attribute_payloads(
         kind = "NUMERICAL" if type_id in numerical else "CATEGORICAL"
         payloads.append(
             Sourced(
-                {"_model_class": "AttributeType", "id": type_id, "type": kind, "type_name": name,
-                 "unit": row.values.get("unit"), "deleted": bool(row.values.get("deleted")), "extension": False},
+                {
+                    "_model_class": "AttributeType",
+                    "id": type_id,
+                    "type": kind,
+                    "type_name": name,
+                    "unit": row.values.get("unit"),
+                    "deleted": bool(row.values.get("deleted")),
+                    "extension": False,
+                },
                 tables.origin(row),
             )
         )
@@ -253,8 +264,15 @@ def _attribute_payloads(
     for attribute_id, (type_id, value, row) in attributes.items():
         payloads.append(
             Sourced(
-                {"_model_class": "Attribute", "id": attribute_id, "type": type_id, "raw_value": value,
-                 "order": row.values.get("order"), "ext_attributes": [], "deleted": bool(row.values.get("deleted"))},
+                {
+                    "_model_class": "Attribute",
+                    "id": attribute_id,
+                    "type": type_id,
+                    "raw_value": value,
+                    "order": row.values.get("order"),
+                    "ext_attributes": [],
+                    "deleted": bool(row.values.get("deleted")),
+                },
                 tables.origin(row),
             )
         )
@@ -292,11 +310,16 @@ def _product_types(
     for type_id, row in product_type_rows.items():
         payloads.append(
             Sourced(
-                {"_model_class": "ProductType", "id": type_id, "name": row.values["name"],
-                 "attribute_types": type_links.get(type_id, []), "products": [],
-                 "create_at": timestamp(row.values.get("create_at"), tables.origin(row)),
-                 "update_at": timestamp(row.values.get("update_at"), tables.origin(row)),
-                 "deleted": bool(row.values.get("deleted"))},
+                {
+                    "_model_class": "ProductType",
+                    "id": type_id,
+                    "name": row.values["name"],
+                    "attribute_types": type_links.get(type_id, []),
+                    "products": [],
+                    "create_at": timestamp(row.values.get("create_at"), tables.origin(row)),
+                    "update_at": timestamp(row.values.get("update_at"), tables.origin(row)),
+                    "deleted": bool(row.values.get("deleted")),
+                },
                 tables.origin(row),
             )
         )
@@ -378,13 +401,18 @@ def _variants(
         origin = tables.origin(row)
         payloads.append(
             Sourced(
-                {"_model_class": "ProductVariant", "sku": values["sku"], "ean": values.get("ean") or "",
-                 "weight": values.get("weight"), "stock_quantity": values.get("stock_quantity") or 0,
-                 "recommendation_weight": values.get("recommendation_weight", 0.5),
-                 "attributes": variant_attributes.get(values["sku"], []),
-                 "create_at": timestamp(values.get("create_at"), origin),
-                 "update_at": timestamp(values.get("update_at"), origin),
-                 "deleted": bool(values.get("deleted"))},
+                {
+                    "_model_class": "ProductVariant",
+                    "sku": values["sku"],
+                    "ean": values.get("ean") or "",
+                    "weight": values.get("weight"),
+                    "stock_quantity": values.get("stock_quantity") or 0,
+                    "recommendation_weight": values.get("recommendation_weight", 0.5),
+                    "attributes": variant_attributes.get(values["sku"], []),
+                    "create_at": timestamp(values.get("create_at"), origin),
+                    "update_at": timestamp(values.get("update_at"), origin),
+                    "deleted": bool(values.get("deleted")),
+                },
                 origin,
             )
         )
@@ -447,9 +475,18 @@ def _products(
         updated = max(timestamp(variant_times[s].get("update_at"), product_origin[product_id]) for s in skus)
         payloads.append(
             Sourced(
-                {"_model_class": "Product", "id": product_id, "published": is_published, "category_id": category,
-                 "type": product_type, "product_translations": [], "product_variants": skus,
-                 "create_at": created, "update_at": updated, "deleted": False},
+                {
+                    "_model_class": "Product",
+                    "id": product_id,
+                    "published": is_published,
+                    "category_id": category,
+                    "type": product_type,
+                    "product_translations": [],
+                    "product_variants": skus,
+                    "create_at": created,
+                    "update_at": updated,
+                    "deleted": False,
+                },
                 product_origin[product_id],
             )
         )
@@ -477,11 +514,16 @@ def _prices(tables: DumpTables, report: ImportReport) -> list[Sourced]:
         origin = tables.origin(row)
         payloads.append(
             Sourced(
-                {"_model_class": "ProductPrice", "id": serial, "price_list_code": values["price_list_code"],
-                 "product_variant_sku": values["product_variant_sku"], "price": values["price"],
-                 "create_at": timestamp(values.get("create_at"), origin),
-                 "update_at": timestamp(values.get("update_at"), origin),
-                 "deleted": bool(values.get("deleted"))},
+                {
+                    "_model_class": "ProductPrice",
+                    "id": serial,
+                    "price_list_code": values["price_list_code"],
+                    "product_variant_sku": values["product_variant_sku"],
+                    "price": values["price"],
+                    "create_at": timestamp(values.get("create_at"), origin),
+                    "update_at": timestamp(values.get("update_at"), origin),
+                    "deleted": bool(values.get("deleted")),
+                },
                 origin,
             )
         )
@@ -505,11 +547,16 @@ def _orders(tables: DumpTables, report: ImportReport) -> list[Sourced]:
             continue
         payloads.append(
             Sourced(
-                {"_model_class": "Order", "token": token, "session_id": str(values["session_id"]),
-                 "user_id": str(values["session_id"]), "product_variants": lines.pop(token),
-                 "create_at": timestamp(values.get("create_at"), origin),
-                 "update_at": timestamp(values.get("update_at"), origin),
-                 "deleted": bool(values.get("deleted"))},
+                {
+                    "_model_class": "Order",
+                    "token": token,
+                    "session_id": str(values["session_id"]),
+                    "user_id": str(values["session_id"]),
+                    "product_variants": lines.pop(token),
+                    "create_at": timestamp(values.get("create_at"), origin),
+                    "update_at": timestamp(values.get("update_at"), origin),
+                    "deleted": bool(values.get("deleted")),
+                },
                 origin,
             )
         )
@@ -521,7 +568,7 @@ def _orders(tables: DumpTables, report: ImportReport) -> list[Sourced]:
 def _copy_size(rows: list[Row]) -> int:
     """The length of the first copy when the rows repeat the same (type, value) pairs."""
     seen: set = set()
-    for index, row in enumerate(rows):
+    for row in rows:
         key = (row.values["attribute_type_id"], row.values["raw_value"])
         if key in seen:
             first = len(seen)
@@ -582,12 +629,18 @@ def build_feedback(tables: DumpTables, product_of_sku: dict[str, int], report: I
         session_id = str(values["session_id"])
         events_by_session[session_id].append((str(values.get("create_at")), sku))
         yield Sourced(
-            {"_model_class": "ProductDetailEnter", "session_id": session_id,
-             "user_id": None if values.get("user_id") is None else str(values["user_id"]),
-             "product_id": values.get("product_id", product_of_sku.get(sku)), "product_variant_sku": sku,
-             "recommendation_type": values.get("recommendation_type"),
-             "model_identifier": values.get("model_identifier"), "model_name": values.get("model_name"),
-             "position": values.get("position"), "create_at": timestamp(values.get("create_at"), origin)},
+            {
+                "_model_class": "ProductDetailEnter",
+                "session_id": session_id,
+                "user_id": None if values.get("user_id") is None else str(values["user_id"]),
+                "product_id": values.get("product_id", product_of_sku.get(sku)),
+                "product_variant_sku": sku,
+                "recommendation_type": values.get("recommendation_type"),
+                "model_identifier": values.get("model_identifier"),
+                "model_name": values.get("model_name"),
+                "position": values.get("position"),
+                "create_at": timestamp(values.get("create_at"), origin),
+            },
             origin,
         )
 
@@ -596,8 +649,13 @@ def build_feedback(tables: DumpTables, product_of_sku: dict[str, int], report: I
     for serial, row in enumerate(rows["review"], start=1):
         values = row.values
         origin = tables.origin(row)
-        key = (values.get("user_id"), values.get("session_id"), values["product_variant_sku"], values["rating"],
-               values.get("create_at"))
+        key = (
+            values.get("user_id"),
+            values.get("session_id"),
+            values["product_variant_sku"],
+            values["rating"],
+            values.get("create_at"),
+        )
         if key in seen_reviews:
             duplicates += 1
             continue
@@ -605,12 +663,17 @@ def build_feedback(tables: DumpTables, product_of_sku: dict[str, int], report: I
         session_id = "" if values.get("session_id") is None else str(values["session_id"])
         user_id = values.get("user_id")
         yield Sourced(
-            {"_model_class": "Review", "id": serial, "session_id": session_id,
-             "user_id": str(user_id) if user_id is not None else (session_id or None),
-             "product_id": values.get("product_id", product_of_sku.get(values["product_variant_sku"])),
-             "product_variant_sku": values["product_variant_sku"], "rating": values["rating"],
-             "create_at": timestamp(values.get("create_at"), origin),
-             "update_at": timestamp(values.get("update_at") or values.get("create_at"), origin)},
+            {
+                "_model_class": "Review",
+                "id": serial,
+                "session_id": session_id,
+                "user_id": str(user_id) if user_id is not None else (session_id or None),
+                "product_id": values.get("product_id", product_of_sku.get(values["product_variant_sku"])),
+                "product_variant_sku": values["product_variant_sku"],
+                "rating": values["rating"],
+                "create_at": timestamp(values.get("create_at"), origin),
+                "update_at": timestamp(values.get("update_at") or values.get("create_at"), origin),
+            },
             origin,
         )
     report.skip(

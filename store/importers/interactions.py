@@ -132,11 +132,21 @@ def read_interactions(path: Path, file_format: str) -> Iterator[Interaction]:
         origin = f"{path}:{line}"
         if file_format == "rsc15":
             user_id, session_id, sku, event, rating_text, time_text = (
-                None, row["SessionId"].strip(), row["ItemId"].strip(), "view", "", row["Time"]
+                None,
+                row["SessionId"].strip(),
+                row["ItemId"].strip(),
+                "view",
+                "",
+                row["Time"],
             )
         elif file_format == "movielens":
             user_id, session_id, sku, event, rating_text, time_text = (
-                row["userId"].strip(), None, row["movieId"].strip(), "review", row["rating"], row["timestamp"]
+                row["userId"].strip(),
+                None,
+                row["movieId"].strip(),
+                "review",
+                row["rating"],
+                row["timestamp"],
             )
         else:
             user_id = (row.get("user_id") or "").strip() or None
@@ -173,25 +183,48 @@ def interaction_payloads(interactions: Iterator[Interaction], source: str) -> It
         if item.event in ("view", "cart"):
             kind = "ProductDetailEnter" if item.event == "view" else "ProductAddToCart"
             yield Sourced(
-                {"_model_class": kind, "session_id": session_id, "user_id": item.user_id, "product_id": None,
-                 "product_variant_sku": item.sku, "create_at": when},
+                {
+                    "_model_class": kind,
+                    "session_id": session_id,
+                    "user_id": item.user_id,
+                    "product_id": None,
+                    "product_variant_sku": item.sku,
+                    "create_at": when,
+                },
                 item.origin,
             )
         elif item.event == "review":
             owner = item.user_id or f"session:{session_id}"
             yield Sourced(
-                {"_model_class": "Review", "id": stable_int("review", source, owner, item.sku),
-                 "session_id": session_id or "", "user_id": item.user_id, "product_id": None,
-                 "product_variant_sku": item.sku, "rating": item.rating, "create_at": when, "update_at": when},
+                {
+                    "_model_class": "Review",
+                    "id": stable_int("review", source, owner, item.sku),
+                    "session_id": session_id or "",
+                    "user_id": item.user_id,
+                    "product_id": None,
+                    "product_variant_sku": item.sku,
+                    "rating": item.rating,
+                    "create_at": when,
+                    "update_at": when,
+                },
                 item.origin,
             )
         else:
             token = stable_token("order", source, session_id, item.user_id, when)
             order = orders.setdefault(
                 token,
-                {"payload": {"_model_class": "Order", "token": token, "session_id": session_id,
-                             "user_id": item.user_id, "create_at": when, "update_at": when},
-                 "lines": defaultdict(int), "origin": item.origin},
+                {
+                    "payload": {
+                        "_model_class": "Order",
+                        "token": token,
+                        "session_id": session_id,
+                        "user_id": item.user_id,
+                        "create_at": when,
+                        "update_at": when,
+                    },
+                    "lines": defaultdict(int),
+                    "origin": item.origin,
+                },
             )
             order["lines"][item.sku] += 1
     for order in orders.values():
@@ -239,7 +272,9 @@ def item_payloads(path: Path, report: ImportReport) -> tuple[list[Sourced], dict
             category_id = int(category_text) if category_text else None
             price = float(price_text) if price_text else None
         except ValueError as error:
-            raise ImportFailure(origin, f"product_id and category_id must be integers, price a number ({error})") from None
+            raise ImportFailure(
+                origin, f"product_id and category_id must be integers, price a number ({error})"
+            ) from None
         price_list = (row.get("price_list") or "").strip() or DEFAULT_PRICE_LIST
         parsed.append((origin, sku, product_id, category_id, price, price_list, attributes))
 
@@ -251,11 +286,22 @@ def item_payloads(path: Path, report: ImportReport) -> tuple[list[Sourced], dict
         if name not in type_ids:
             type_ids[name] = _next_id(AttributeType, new_types)
             new_types.add(type_ids[name])
-        payloads.append(Sourced({"_model_class": "AttributeType", "id": type_ids[name],
-                                 "type": "NUMERICAL" if is_numerical else "CATEGORICAL", "type_name": name}, str(path)))
+        payloads.append(
+            Sourced(
+                {
+                    "_model_class": "AttributeType",
+                    "id": type_ids[name],
+                    "type": "NUMERICAL" if is_numerical else "CATEGORICAL",
+                    "type_name": name,
+                },
+                str(path),
+            )
+        )
     attribute_ids = {
-        (t, v): i for t, v, i in Attribute.objects.filter(attribute_type_id__in=list(type_ids.values()))
-        .values_list("attribute_type_id", "raw_value", "id")
+        (t, v): i
+        for t, v, i in Attribute.objects.filter(attribute_type_id__in=list(type_ids.values())).values_list(
+            "attribute_type_id", "raw_value", "id"
+        )
     }
     new_attributes: set[int] = set()
     for name, values in values_by_name.items():
@@ -264,19 +310,41 @@ def item_payloads(path: Path, report: ImportReport) -> tuple[list[Sourced], dict
             if key not in attribute_ids:
                 attribute_ids[key] = _next_id(Attribute, new_attributes)
                 new_attributes.add(attribute_ids[key])
-                payloads.append(Sourced({"_model_class": "Attribute", "id": attribute_ids[key], "type": type_ids[name],
-                                         "raw_value": value, "order": None, "ext_attributes": []}, str(path)))
+                payloads.append(
+                    Sourced(
+                        {
+                            "_model_class": "Attribute",
+                            "id": attribute_ids[key],
+                            "type": type_ids[name],
+                            "raw_value": value,
+                            "order": None,
+                            "ext_attributes": [],
+                        },
+                        str(path),
+                    )
+                )
     known_categories = set(Category.objects.values_list("id", flat=True))
     for category_id in sorted({p[3] for p in parsed if p[3] is not None} - known_categories):
         payloads.append(Sourced({"_model_class": "Category", "id": category_id, "parent_id": None}, str(path)))
 
     product_skus: dict[int, list[str]] = defaultdict(list)
     product_meta: dict[int, tuple[int | None, str]] = {}
-    price_ids = {(s, c): i for s, c, i in ProductPrice.objects.values_list("product_variant_sku", "price_list_code", "id")}
+    price_ids = {
+        (s, c): i for s, c, i in ProductPrice.objects.values_list("product_variant_sku", "price_list_code", "id")
+    }
     new_prices: set[int] = set()
     for origin, sku, product_id, category_id, price, price_list, attributes in parsed:
-        payloads.append(Sourced({"_model_class": "ProductVariant", "sku": sku, "stock_quantity": 1,
-                                 "attributes": [attribute_ids[(type_ids[n], v)] for n, v in attributes]}, origin))
+        payloads.append(
+            Sourced(
+                {
+                    "_model_class": "ProductVariant",
+                    "sku": sku,
+                    "stock_quantity": 1,
+                    "attributes": [attribute_ids[(type_ids[n], v)] for n, v in attributes],
+                },
+                origin,
+            )
+        )
         product_skus[product_id].append(sku)
         product_meta.setdefault(product_id, (category_id, origin))
         if price is not None:
@@ -284,15 +352,30 @@ def item_payloads(path: Path, report: ImportReport) -> tuple[list[Sourced], dict
             if key not in price_ids:
                 price_ids[key] = _next_id(ProductPrice, new_prices)
                 new_prices.add(price_ids[key])
-            payloads.append(Sourced({"_model_class": "ProductPrice", "id": price_ids[key], "price_list_code": price_list,
-                                     "product_variant_sku": sku, "price": price}, origin))
+            payloads.append(
+                Sourced(
+                    {
+                        "_model_class": "ProductPrice",
+                        "id": price_ids[key],
+                        "price_list_code": price_list,
+                        "product_variant_sku": sku,
+                        "price": price,
+                    },
+                    origin,
+                )
+            )
     existing_links = _product_links(list(product_skus))
     existing_products = _stored_products(list(product_skus))
     for product_id, skus in product_skus.items():
         category_id, origin = product_meta[product_id]
-        payload = {"_model_class": "Product", "id": product_id, "published": True, "category_id": None,
-                   **existing_products.get(product_id, {}),
-                   "product_variants": list(dict.fromkeys([*existing_links.get(product_id, []), *skus]))}
+        payload = {
+            "_model_class": "Product",
+            "id": product_id,
+            "published": True,
+            "category_id": None,
+            **existing_products.get(product_id, {}),
+            "product_variants": list(dict.fromkeys([*existing_links.get(product_id, []), *skus])),
+        }
         if category_id is not None:
             payload["category_id"] = category_id
         payloads.append(Sourced(payload, origin))
@@ -361,11 +444,16 @@ def with_missing_catalogue(
             existing_links = _product_links(list(by_product))
             existing_products = _stored_products(list(by_product))
             for sku in new:
-                yield Sourced({"_model_class": "ProductVariant", "sku": sku, "stock_quantity": 1, "attributes": []},
-                              first_origin.get(sku, chunk[0].origin))
+                yield Sourced(
+                    {"_model_class": "ProductVariant", "sku": sku, "stock_quantity": 1, "attributes": []},
+                    first_origin.get(sku, chunk[0].origin),
+                )
             for product_id, product_skus in by_product.items():
-                payload = {"_model_class": "Product", "id": product_id,
-                           "product_variants": list(dict.fromkeys([*existing_links.get(product_id, []), *product_skus]))}
+                payload = {
+                    "_model_class": "Product",
+                    "id": product_id,
+                    "product_variants": list(dict.fromkeys([*existing_links.get(product_id, []), *product_skus])),
+                }
                 # A stored product keeps what it has; it only gains the new variants.
                 payload.update(existing_products.get(product_id, {"published": True, "category_id": None}))
                 created += product_id not in existing_products

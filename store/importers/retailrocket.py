@@ -67,8 +67,15 @@ def _int(text: str, what: str, origin: str) -> int:
 
 def _progress_lines(path: Path, handle, show_progress: bool) -> Iterator[str]:
     """The file's lines, advancing a byte-counting progress bar on stderr."""
-    with tqdm(total=path.stat().st_size, unit="B", unit_scale=True, desc=path.name, file=sys.stderr,
-              disable=not show_progress, leave=False) as bar:
+    with tqdm(
+        total=path.stat().st_size,
+        unit="B",
+        unit_scale=True,
+        desc=path.name,
+        file=sys.stderr,
+        disable=not show_progress,
+        leave=False,
+    ) as bar:
         for line in handle:
             bar.update(len(line))
             yield line
@@ -105,8 +112,11 @@ def read_categories(directory: Path, report: ImportReport, show_progress: bool =
         origin = f"{path}:{line}"
         payloads.append(
             Sourced(
-                {"_model_class": "Category", "id": _int(category, "categoryid", origin),
-                 "parent_id": _int(parent, "parentid", origin) if parent.strip() else None},
+                {
+                    "_model_class": "Category",
+                    "id": _int(category, "categoryid", origin),
+                    "parent_id": _int(parent, "parentid", origin) if parent.strip() else None,
+                },
                 origin,
             )
         )
@@ -181,13 +191,25 @@ def catalogue_payloads(catalogue: Catalogue, report: ImportReport) -> Iterator[S
             return _NUMBER.fullmatch(value).group(1)
         return value[:200]
 
-    values = sorted({(prop, raw(prop, value)) for state in catalogue.items.values()
-                     for prop, (_, value) in state.latest.items() if prop in properties})
+    values = sorted(
+        {
+            (prop, raw(prop, value))
+            for state in catalogue.items.values()
+            for prop, (_, value) in state.latest.items()
+            if prop in properties
+        }
+    )
     attribute_ids = {key: ATTRIBUTE_ID_OFFSET + index for index, key in enumerate(values, start=1)}
     for (prop, value), attribute_id in attribute_ids.items():
         yield Sourced(
-            {"_model_class": "Attribute", "id": attribute_id, "type": properties[prop], "raw_value": value,
-             "order": None, "ext_attributes": []},
+            {
+                "_model_class": "Attribute",
+                "id": attribute_id,
+                "type": properties[prop],
+                "raw_value": value,
+                "order": None,
+                "ext_attributes": [],
+            },
             catalogue.property_origin[prop],
         )
 
@@ -203,7 +225,9 @@ def catalogue_payloads(catalogue: Catalogue, report: ImportReport) -> Iterator[S
             try:
                 category = int(category_value[1])
             except ValueError:
-                raise ImportFailure(state.origin, f"item {item_id}: categoryid {category_value[1]!r} is not an integer") from None
+                raise ImportFailure(
+                    state.origin, f"item {item_id}: categoryid {category_value[1]!r} is not an integer"
+                ) from None
         item_category[item_id] = category
         if category is None:
             without_category += 1
@@ -218,9 +242,15 @@ def catalogue_payloads(catalogue: Catalogue, report: ImportReport) -> Iterator[S
     for category, props in sorted(category_properties.items()):
         first, last = category_times[category]
         yield Sourced(
-            {"_model_class": "ProductType", "id": category, "name": f"category {category}",
-             "attribute_types": sorted(properties[p] for p in props), "products": [],
-             "create_at": _ms_iso(first), "update_at": _ms_iso(last)},
+            {
+                "_model_class": "ProductType",
+                "id": category,
+                "name": f"category {category}",
+                "attribute_types": sorted(properties[p] for p in props),
+                "products": [],
+                "create_at": _ms_iso(first),
+                "update_at": _ms_iso(last),
+            },
             category_origin[category],
         )
 
@@ -232,16 +262,32 @@ def catalogue_payloads(catalogue: Catalogue, report: ImportReport) -> Iterator[S
         attributes = sorted(attribute_ids[(p, raw(p, v))] for p, (_, v) in state.latest.items() if p in properties)
         created, updated = _ms_iso(state.first_seen), _ms_iso(state.last_seen)
         yield Sourced(
-            {"_model_class": "ProductVariant", "sku": sku, "ean": "", "weight": None,
-             "stock_quantity": 1 if is_available else 0, "recommendation_weight": 0.5,
-             "attributes": attributes, "create_at": created, "update_at": updated},
+            {
+                "_model_class": "ProductVariant",
+                "sku": sku,
+                "ean": "",
+                "weight": None,
+                "stock_quantity": 1 if is_available else 0,
+                "recommendation_weight": 0.5,
+                "attributes": attributes,
+                "create_at": created,
+                "update_at": updated,
+            },
             state.origin,
         )
         category = item_category[item_id]
         yield Sourced(
-            {"_model_class": "Product", "id": item_id, "published": is_available, "category_id": category,
-             "type": category, "product_translations": [], "product_variants": [sku],
-             "create_at": created, "update_at": updated},
+            {
+                "_model_class": "Product",
+                "id": item_id,
+                "published": is_available,
+                "category_id": category,
+                "type": category,
+                "product_translations": [],
+                "product_variants": [sku],
+                "create_at": created,
+                "update_at": updated,
+            },
             state.origin,
         )
         price = state.latest.get(PRICE_PROPERTY)
@@ -250,9 +296,15 @@ def catalogue_payloads(catalogue: Catalogue, report: ImportReport) -> Iterator[S
             without_price += 1
             continue
         yield Sourced(
-            {"_model_class": "ProductPrice", "id": item_id, "price_list_code": PRICE_LIST,
-             "product_variant_sku": sku, "price": number.group(1),
-             "create_at": _ms_iso(price[0]), "update_at": _ms_iso(price[0])},
+            {
+                "_model_class": "ProductPrice",
+                "id": item_id,
+                "price_list_code": PRICE_LIST,
+                "product_variant_sku": sku,
+                "price": number.group(1),
+                "create_at": _ms_iso(price[0]),
+                "update_at": _ms_iso(price[0]),
+            },
             state.origin,
         )
     report.skip("product_price", without_price, "items without a numeric price (property 790) get no price")
@@ -288,8 +340,14 @@ def _sorted_runs(path: Path, sort_chunk_rows: int, show_progress: bool, spill_di
         elif code == EVENT_KINDS["transaction"]:
             raise ImportFailure(origin, "a transaction without transactionid")
         buffer.append(
-            (_int(visitor_text, "visitorid", origin), _int(time_text, "timestamp", origin), code,
-             _int(item_text, "itemid", origin), transaction, line)
+            (
+                _int(visitor_text, "visitorid", origin),
+                _int(time_text, "timestamp", origin),
+                code,
+                _int(item_text, "itemid", origin),
+                transaction,
+                line,
+            )
         )
         if len(buffer) >= sort_chunk_rows:
             spill()
@@ -335,16 +393,28 @@ def event_payloads(
                 sku = str(item)
                 if code in kinds:
                     yield Sourced(
-                        {"_model_class": kinds[code], "session_id": session_id, "user_id": user_id,
-                         "product_id": item, "product_variant_sku": sku, "create_at": _ms_iso(moment)},
+                        {
+                            "_model_class": kinds[code],
+                            "session_id": session_id,
+                            "user_id": user_id,
+                            "product_id": item,
+                            "product_variant_sku": sku,
+                            "create_at": _ms_iso(moment),
+                        },
                         origin,
                     )
                     continue
                 order = transactions.setdefault(
                     transaction,
-                    {"_model_class": "Order", "token": stable_token("retailrocket", transaction),
-                     "session_id": session_id, "user_id": user_id, "lines": Counter(),
-                     "create_at": _ms_iso(moment), "origin": origin},
+                    {
+                        "_model_class": "Order",
+                        "token": stable_token("retailrocket", transaction),
+                        "session_id": session_id,
+                        "user_id": user_id,
+                        "lines": Counter(),
+                        "create_at": _ms_iso(moment),
+                        "origin": origin,
+                    },
                 )
                 order["lines"][sku] += 1
             for order in transactions.values():

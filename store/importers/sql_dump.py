@@ -135,7 +135,7 @@ def parse_insert(text: str) -> tuple[str, list[str], list[tuple[int, list]]]:
             break
         match = _TOKEN.match(text, position)
         if match is None:
-            raise ValueError(f"unexpected text {text[position:position + 30].strip()!r}")
+            raise ValueError(f"unexpected text {text[position : position + 30].strip()!r}")
         kind = match.lastgroup
         position = match.end()
         if kind == "cast":

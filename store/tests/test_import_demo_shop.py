@@ -10,18 +10,46 @@ from conftest import ALL_DATABASES
 from feedback.models import ProductAddToCart, ProductDetailEnter, Review, Session
 from products.models import AttributeType, CategoryAncestor, Order, Product, ProductPrice, ProductVariant
 
-SMALL = ["--categories", "4", "--products", "40", "--variants-per-product", "2", "--users", "20",
-         "--sessions", "150", "--seed", "3", "--end-date", "2024-06-01"]
+SMALL = [
+    "--categories",
+    "4",
+    "--products",
+    "40",
+    "--variants-per-product",
+    "2",
+    "--users",
+    "20",
+    "--sessions",
+    "150",
+    "--seed",
+    "3",
+    "--end-date",
+    "2024-06-01",
+]
 
 
 def _counts() -> dict[str, int]:
-    models = [Product, ProductVariant, ProductPrice, AttributeType, CategoryAncestor, Order, ProductDetailEnter,
-              ProductAddToCart, Review, Session]
+    models = [
+        Product,
+        ProductVariant,
+        ProductPrice,
+        AttributeType,
+        CategoryAncestor,
+        Order,
+        ProductDetailEnter,
+        ProductAddToCart,
+        Review,
+        Session,
+    ]
     return {model.__name__: model.objects.count() for model in models}
 
 
 def _history() -> list:
-    return list(ProductDetailEnter.objects.order_by("session_id", "create_at").values_list("session_id", "product_variant_sku", "create_at"))
+    return list(
+        ProductDetailEnter.objects.order_by("session_id", "create_at").values_list(
+            "session_id", "product_variant_sku", "create_at"
+        )
+    )
 
 
 @pytest.mark.django_db(databases=ALL_DATABASES)
@@ -32,7 +60,10 @@ def test_a_small_demo_shop_is_complete_deterministic_and_has_signal():
     assert (counts["Product"], counts["ProductVariant"], counts["ProductPrice"]) == (40, 80, 160)
     assert counts["CategoryAncestor"] == 4 * 2 + 1  # four leaves under one root, self rows included
     assert dict(AttributeType.objects.values_list("type_name", "type")) == {
-        "BRAND": "CATEGORICAL", "COLOR": "CATEGORICAL", "SIZE": "NUMERICAL", "YEAR": "NUMERICAL"
+        "BRAND": "CATEGORICAL",
+        "COLOR": "CATEGORICAL",
+        "SIZE": "NUMERICAL",
+        "YEAR": "NUMERICAL",
     }
     assert counts["Session"] == 150 and counts["Order"] > 0 and counts["Review"] > 0
     assert counts["ProductDetailEnter"] > 10 * counts["ProductVariant"]

@@ -34,8 +34,19 @@ needs_demo_files = pytest.mark.skipif(
 
 
 def _counts() -> dict[str, int]:
-    models = [ProductVariant, ProductPrice, Order, OrderProductVariant, Product, Attribute, AttributeType,
-              CategoryAncestor, ProductDetailEnter, Review, Session]
+    models = [
+        ProductVariant,
+        ProductPrice,
+        Order,
+        OrderProductVariant,
+        Product,
+        Attribute,
+        AttributeType,
+        CategoryAncestor,
+        ProductDetailEnter,
+        Review,
+        Session,
+    ]
     return {model.__name__: model.objects.count() for model in models}
 
 
@@ -65,18 +76,33 @@ def test_demo_dumps_load_with_the_documented_counts_less_the_reported_skips_and_
     assert "mock_data_rs_products.sql:12175" in output
     # The resolved catalogue: the links follow the attribute copy that agrees with the SKUs.
     assert sorted(ProductVariant.objects.get(sku="1-cs-720p").attributes.values_list("raw_value", flat=True)) == [
-        "1995", "6090", "720", "Adventure", "CS"
+        "1995",
+        "6090",
+        "720",
+        "Adventure",
+        "CS",
     ]
     assert dict(AttributeType.objects.values_list("type_name", "type")) == {
-        "GENRE": "CATEGORICAL", "LENGTH": "CATEGORICAL", "LANGUAGE": "CATEGORICAL",
-        "RESOLUTION": "NUMERICAL", "YEAR": "NUMERICAL",
+        "GENRE": "CATEGORICAL",
+        "LENGTH": "CATEGORICAL",
+        "LANGUAGE": "CATEGORICAL",
+        "RESOLUTION": "NUMERICAL",
+        "YEAR": "NUMERICAL",
     }
     assert Product.objects.count() == 1470
     assert sorted(Product.objects.get(id=1).product_variants.values_list("sku", flat=True)) == [
-        "1-cs-1080p", "1-cs-720p", "1-en-1080p"
+        "1-cs-1080p",
+        "1-cs-720p",
+        "1-en-1080p",
     ]
     assert sorted(CategoryAncestor.objects.values_list("category_id", "category_ancestor_id")) == [
-        (2, 2), (3, 2), (3, 3), (4, 2), (4, 4), (5, 2), (5, 5)
+        (2, 2),
+        (3, 2),
+        (3, 3),
+        (4, 2),
+        (4, 4),
+        (5, 2),
+        (5, 5),
     ]
     assert Order.objects.filter(session_id="1", user_id="1").count() == 1
     assert Session.objects.count() == 581
@@ -126,12 +152,15 @@ def test_a_row_the_store_rejects_stops_with_its_line_and_stores_nothing(tmp_path
 
 def test_insert_statements_parse_quotes_escapes_nulls_booleans_numbers_and_arrays():
     table, columns, rows = parse_insert(
-        "INSERT INTO public.\"session\" (id,\"name\",n,ok,visited) VALUES\n"
+        'INSERT INTO public."session" (id,"name",n,ok,visited) VALUES\n'
         " ('it''s; fine',NULL,-1.5e2,true,'{a,\"b,c\"}'),\n ('x''y',' -- no comment',7,FALSE,'{}')"
     )
 
     assert (table, columns) == ("session", ["id", "name", "n", "ok", "visited"])
-    assert rows == [(1, ["it's; fine", None, -150.0, True, '{a,"b,c"}']), (2, ["x'y", " -- no comment", 7, False, "{}"])]
+    assert rows == [
+        (1, ["it's; fine", None, -150.0, True, '{a,"b,c"}']),
+        (2, ["x'y", " -- no comment", 7, False, "{}"]),
+    ]
     assert parse_array('{a,"b,c",NULL}') == ["a", "b,c"]
 
 

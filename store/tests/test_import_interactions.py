@@ -16,8 +16,17 @@ RSC15_FILE = settings.BASE_DIR.parent / "shared" / "data" / "rsc15-100k" / "yooc
 
 
 def _counts() -> dict[str, int]:
-    models = [ProductVariant, Product, ProductPrice, AttributeType, Order, ProductDetailEnter, ProductAddToCart,
-              Review, Session]
+    models = [
+        ProductVariant,
+        Product,
+        ProductPrice,
+        AttributeType,
+        Order,
+        ProductDetailEnter,
+        ProductAddToCart,
+        Review,
+        Session,
+    ]
     return {model.__name__: model.objects.count() for model in models}
 
 
@@ -53,9 +62,9 @@ def test_generic_interactions_with_items_load_every_event_kind(tmp_path):
     assert ProductVariant.objects.get(sku="new").stock_quantity == 1
     assert Product.objects.get(product_variants__sku="new").published is True
     # A 40-minute pause after the order starts the user's second session.
-    assert list(ProductDetailEnter.objects.filter(user_id="u1").order_by("create_at").values_list("session_id", "product_id")) == [
-        ("u1-1", 1), ("u1-1", 1), ("u1-2", 1)
-    ]
+    assert list(
+        ProductDetailEnter.objects.filter(user_id="u1").order_by("create_at").values_list("session_id", "product_id")
+    ) == [("u1-1", 1), ("u1-1", 1), ("u1-2", 1)]
     assert ProductDetailEnter.objects.filter(session_id="s9", user_id=None).count() == 1
     assert list(ProductAddToCart.objects.values_list("session_id", "product_variant_sku")) == [("u1-1", "b")]
     order = Order.objects.get()
@@ -77,7 +86,8 @@ def test_movielens_ratings_become_reviews(tmp_path):
     call_command("import_interactions", str(ratings), "--format", "movielens", stdout=None)
 
     assert sorted(Review.objects.values_list("user_id", "product_variant_sku", "product_id", "rating")) == [
-        ("1", "1029", 1029, 4), ("1", "31", 31, 3)
+        ("1", "1029", 1029, 4),
+        ("1", "31", 31, 3),
     ]
 
 
@@ -96,10 +106,22 @@ def test_rsc15_click_sessions_load_as_views():
 @pytest.mark.parametrize(
     ("content", "options", "message"),
     [
-        ("user_id,sku,event,timestamp\nu1,a,view,2024-01-01\nu1,b,like,2024-01-01\n", [], "events.csv:3: unknown event 'like'"),
-        ("user_id,sku,event,timestamp\nu1,a,view,2024-01-01\nu1,b,view,yesterday\n", [], "events.csv:3: timestamp is neither"),
+        (
+            "user_id,sku,event,timestamp\nu1,a,view,2024-01-01\nu1,b,like,2024-01-01\n",
+            [],
+            "events.csv:3: unknown event 'like'",
+        ),
+        (
+            "user_id,sku,event,timestamp\nu1,a,view,2024-01-01\nu1,b,view,yesterday\n",
+            [],
+            "events.csv:3: timestamp is neither",
+        ),
         ("user_id,sku,event,timestamp\nu1,a,view,2024-01-01\nu1,b,view\n", [], "events.csv:3: expected 4 fields"),
-        ("SessionId\tItemId\tTime\n1\t214\t1396321357.5\n2\t215\n", ["--format", "rsc15"], "events.csv:3: expected 3 fields"),
+        (
+            "SessionId\tItemId\tTime\n1\t214\t1396321357.5\n2\t215\n",
+            ["--format", "rsc15"],
+            "events.csv:3: expected 3 fields",
+        ),
         ("sku;event\n", [], "events.csv:1: the header lacks"),
     ],
 )

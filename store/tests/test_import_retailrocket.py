@@ -60,8 +60,19 @@ def _write(directory, properties_part2: str | None = None, events: str | None = 
 
 
 def _counts() -> dict[str, int]:
-    models = [ProductVariant, Product, ProductPrice, ProductType, AttributeType, CategoryAncestor, Order,
-              OrderProductVariant, ProductDetailEnter, ProductAddToCart, Session]
+    models = [
+        ProductVariant,
+        Product,
+        ProductPrice,
+        ProductType,
+        AttributeType,
+        CategoryAncestor,
+        Order,
+        OrderProductVariant,
+        ProductDetailEnter,
+        ProductAddToCart,
+        Session,
+    ]
     return {model.__name__: model.objects.count() for model in models}
 
 
@@ -73,21 +84,33 @@ def test_retailrocket_files_become_catalogue_sessions_and_orders(tmp_path):
     call_command("import_retailrocket", str(tmp_path), "--sort-chunk-rows", "2", "--no-progress", stdout=None)
 
     assert sorted(CategoryAncestor.objects.values_list("category_id", "category_ancestor_id")) == [
-        (1, 1), (2, 1), (2, 2), (3, 1), (3, 2), (3, 3)
+        (1, 1),
+        (2, 1),
+        (2, 2),
+        (3, 1),
+        (3, 2),
+        (3, 3),
     ]
     assert dict(AttributeType.objects.values_list("id", "type")) == {777: "CATEGORICAL", 888: "NUMERICAL"}
     assert list(Product.objects.order_by("id").values_list("id", "category_id", "product_type_id", "published")) == [
-        (10, 3, 3, True), (11, 2, 2, False)
+        (10, 3, 3, True),
+        (11, 2, 2, False),
     ]
     assert dict(ProductVariant.objects.values_list("sku", "stock_quantity")) == {"10": 1, "11": 0}
-    assert sorted(ProductVariant.objects.get(sku="11").attributes.values_list("raw_value", flat=True)) == ["352", "7.500"]
+    assert sorted(ProductVariant.objects.get(sku="11").attributes.values_list("raw_value", flat=True)) == [
+        "352",
+        "7.500",
+    ]
     assert dict(ProductPrice.objects.values_list("product_variant_sku", "price")) == {
-        "10": Decimal("120"), "11": Decimal("9")
+        "10": Decimal("120"),
+        "11": Decimal("9"),
     }
     assert sorted(ProductType.objects.get(id=3).attribute_types.values_list("id", flat=True)) == [777, 888]
     # Visitor 7: views at 0 and 51 min, 31 minutes of silence after the order at 20 → two sessions.
     assert list(ProductDetailEnter.objects.order_by("create_at").values_list("session_id", "product_variant_sku")) == [
-        ("7-1", "10"), ("8-1", "10"), ("7-2", "11")
+        ("7-1", "10"),
+        ("8-1", "10"),
+        ("7-2", "11"),
     ]
     assert ProductDetailEnter.objects.get(session_id="7-1").create_at == datetime.fromtimestamp(T0 / 1000, tz=UTC)
     assert list(ProductAddToCart.objects.values_list("session_id", "user_id")) == [("7-1", "7")]
@@ -95,7 +118,9 @@ def test_retailrocket_files_become_catalogue_sessions_and_orders(tmp_path):
     assert (order.session_id, order.user_id) == ("7-1", "7")
     assert sorted(order.lines.values_list("product_variant_sku", "quantity")) == [("10", 1), ("11", 1)]
     assert dict(Session.objects.values_list("id", "visited_product_variants")) == {
-        "7-1": ["10"], "7-2": ["11"], "8-1": ["10"]
+        "7-1": ["10"],
+        "7-2": ["11"],
+        "8-1": ["10"],
     }
     first = _counts()
 
@@ -108,14 +133,24 @@ def test_retailrocket_files_become_catalogue_sessions_and_orders(tmp_path):
 @pytest.mark.parametrize(
     ("file_name", "part2", "events", "message"),
     [
-        ("item_properties_part2.csv", "timestamp,itemid,property,value\n1,x,790,n1\n", None,
-         "item_properties_part2.csv:2: itemid is not an integer"),
-        ("events.csv", None, "timestamp,visitorid,event,itemid,transactionid\n1,7,view,10,\n2,7,like,10,\n",
-         "events.csv:3: unknown event 'like'"),
+        (
+            "item_properties_part2.csv",
+            "timestamp,itemid,property,value\n1,x,790,n1\n",
+            None,
+            "item_properties_part2.csv:2: itemid is not an integer",
+        ),
+        (
+            "events.csv",
+            None,
+            "timestamp,visitorid,event,itemid,transactionid\n1,7,view,10,\n2,7,like,10,\n",
+            "events.csv:3: unknown event 'like'",
+        ),
         ("events.csv", None, "ts;visitor;event\n", "events.csv:1: expected the header"),
     ],
 )
-def test_a_malformed_retailrocket_file_stops_with_its_line_and_stores_nothing(tmp_path, file_name, part2, events, message):
+def test_a_malformed_retailrocket_file_stops_with_its_line_and_stores_nothing(
+    tmp_path, file_name, part2, events, message
+):
     _write(tmp_path, properties_part2=part2, events=events)
     before = _counts()
 

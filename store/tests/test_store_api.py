@@ -36,7 +36,7 @@ from products.models import (
     ProductVariant,
 )
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 ORDER_TOKEN = "3f1c6a3e-8a0b-4c55-9d4e-2b7f0c1d9e11"
 SESSION = "6f9619ff-8b86-4d11-b42d-00c04fc964ff"
 
@@ -47,19 +47,45 @@ def post(path: str, body) -> "object":
 
 def snapshot() -> dict[str, list]:
     """Every stored row of the catalogue, feedback and model store, without link-table ids."""
+
     def rows(model, *exclude):
         fields = [f.attname for f in model._meta.concrete_fields if f.attname not in exclude]
         return sorted(tuple(str(v) for v in row) for row in model.objects.values_list(*fields))
 
     return {
         model.__name__: rows(model, "id")
-        if model in (AttributeProductVariant, AttributeTypeProductType, ProductProductVariant, CategoryAncestor, OrderProductVariant)
+        if model
+        in (
+            AttributeProductVariant,
+            AttributeTypeProductType,
+            ProductProductVariant,
+            CategoryAncestor,
+            OrderProductVariant,
+        )
         else rows(model)
         for model in (
-            Attribute, AttributeType, AttributeTypeProductType, AttributeProductVariant, Category, CategoryAncestor,
-            Order, OrderProductVariant, Product, ProductPrice, ProductProductVariant, ProductTranslation, ProductType,
-            ProductVariant, ProductDetailEnter, ProductDetailLeave, ProductAddToCart, RecommendationView, Review,
-            Session, ConfigVersion, TrainerQueueItem,
+            Attribute,
+            AttributeType,
+            AttributeTypeProductType,
+            AttributeProductVariant,
+            Category,
+            CategoryAncestor,
+            Order,
+            OrderProductVariant,
+            Product,
+            ProductPrice,
+            ProductProductVariant,
+            ProductTranslation,
+            ProductType,
+            ProductVariant,
+            ProductDetailEnter,
+            ProductDetailLeave,
+            ProductAddToCart,
+            RecommendationView,
+            Review,
+            Session,
+            ConfigVersion,
+            TrainerQueueItem,
         )
     }
 
@@ -93,7 +119,15 @@ def test_attribute_type_is_stored_idempotently_and_soft_deleted():
     assert list(AttributeType.objects.values_list("id", "deleted")) == [(4, True)]
 
 
-ATTRIBUTE = {"_model_class": "Attribute", "id": 10, "type": 4, "raw_value": "1.5", "order": 2, "ext_attributes": [11, 12], "deleted": False}
+ATTRIBUTE = {
+    "_model_class": "Attribute",
+    "id": 10,
+    "type": 4,
+    "raw_value": "1.5",
+    "order": 2,
+    "ext_attributes": [11, 12],
+    "deleted": False,
+}
 
 
 @pytest.mark.django_db(databases=ALL_DATABASES)
@@ -102,7 +136,15 @@ def test_attribute_is_stored_with_its_numeric_value_idempotently_and_soft_delete
 
     assert response.status_code == 200
     assert list(Attribute.objects.values()) == [
-        {"id": 10, "attribute_type_id": 4, "raw_value": "1.5", "numeric_value": 1.5, "order": 2, "parent_attribute_id": None, "deleted": False}
+        {
+            "id": 10,
+            "attribute_type_id": 4,
+            "raw_value": "1.5",
+            "numeric_value": 1.5,
+            "order": 2,
+            "parent_attribute_id": None,
+            "deleted": False,
+        }
     ]
     assert_resend_changes_nothing("/store_object", ATTRIBUTE)
 
@@ -115,7 +157,10 @@ def test_attribute_with_a_null_or_text_raw_value_has_no_numeric_value():
     response = post("/store_objects", [{**ATTRIBUTE, "raw_value": None}, {**ATTRIBUTE, "id": 11, "raw_value": "red"}])
 
     assert response.status_code == 200
-    assert sorted(Attribute.objects.values_list("id", "raw_value", "numeric_value")) == [(10, None, None), (11, "red", None)]
+    assert sorted(Attribute.objects.values_list("id", "raw_value", "numeric_value")) == [
+        (10, None, None),
+        (11, "red", None),
+    ]
 
 
 CATEGORY = {"_model_class": "Category", "id": 2, "parent_id": 1, "deleted": False}
@@ -129,17 +174,28 @@ def test_category_is_stored_with_its_closure_idempotently_and_soft_deleted():
 
     assert response.status_code == 200
     assert sorted(Category.objects.values_list("id", "parent_id", "deleted")) == [(1, None, False), (2, 1, False)]
-    assert sorted(CategoryAncestor.objects.values_list("category_id", "category_ancestor_id")) == [(1, 1), (2, 1), (2, 2)]
+    assert sorted(CategoryAncestor.objects.values_list("category_id", "category_ancestor_id")) == [
+        (1, 1),
+        (2, 1),
+        (2, 2),
+    ]
     assert_resend_changes_nothing("/store_object", CATEGORY)
 
     assert post("/store_object", {**CATEGORY, "deleted": True}).status_code == 200
     assert sorted(Category.objects.values_list("id", "deleted")) == [(1, False), (2, True)]
-    assert sorted(CategoryAncestor.objects.values_list("category_id", "category_ancestor_id")) == [(1, 1), (2, 1), (2, 2)]
+    assert sorted(CategoryAncestor.objects.values_list("category_id", "category_ancestor_id")) == [
+        (1, 1),
+        (2, 1),
+        (2, 2),
+    ]
 
 
 DASHBOARD_CONFIG = {
     "_model_class": "Config",
-    "models": [{"name": name, "title": name.title()} for name in ("dummy", "selection", "popularity", "similarity", "gru4rec", "ease")],
+    "models": [
+        {"name": name, "title": name.title()}
+        for name in ("dummy", "selection", "popularity", "similarity", "gru4rec", "ease")
+    ],
     "info": {"retrievalSize": {"title": "Retrieval size"}},
     "retrievalSize": 500,
     "orderingSize": 40,
@@ -152,7 +208,15 @@ DASHBOARD_CONFIG = {
     "cartRetrievalCascade": ["similarity", "popularity", "selection"],
     "cartScoringCascade": ["ease", "gru4rec", "similarity", "popularity", "selection"],
     "easeConfig": {"l2Options": [1, 10], "reviewsMultiplier": 0.5},
-    "gru4recConfig": {"numEpochsOptions": [5], "batchSizeOptions": [32], "embeddingSizeOptions": [0], "hiddenSizeOptions": [50], "learningRateOptions": [0.05], "incrementalTrainings": 10, "eventsMultiplier": 10},
+    "gru4recConfig": {
+        "numEpochsOptions": [5],
+        "batchSizeOptions": [32],
+        "embeddingSizeOptions": [0],
+        "hiddenSizeOptions": [50],
+        "learningRateOptions": [0.05],
+        "incrementalTrainings": 10,
+        "eventsMultiplier": 10,
+    },
     "modelsDisabled": {"4": True},
 }
 
@@ -219,7 +283,10 @@ def test_order_sent_again_replaces_its_lines():
 
     assert response.status_code == 200
     assert Order.objects.count() == 1
-    assert sorted(OrderProductVariant.objects.values_list("product_variant_sku", "quantity")) == [("sku-2", 3), ("sku-3", 2)]
+    assert sorted(OrderProductVariant.objects.values_list("product_variant_sku", "quantity")) == [
+        ("sku-2", 3),
+        ("sku-3", 2),
+    ]
 
 
 PRODUCT = {
@@ -229,8 +296,26 @@ PRODUCT = {
     "type": 3,
     "category_id": 2,
     "product_translations": [
-        {"id": 70, "language_code": "en", "title": "Shirt", "meta_title": "Shirt | Shop", "description": "<p>Cotton</p>", "meta_description": "A shirt", "short_description": None, "slug": "shirt"},
-        {"id": 71, "language_code": "cs", "title": "Košile", "meta_title": "Košile", "description": None, "meta_description": "", "short_description": "Bavlna", "slug": "kosile"},
+        {
+            "id": 70,
+            "language_code": "en",
+            "title": "Shirt",
+            "meta_title": "Shirt | Shop",
+            "description": "<p>Cotton</p>",
+            "meta_description": "A shirt",
+            "short_description": None,
+            "slug": "shirt",
+        },
+        {
+            "id": 71,
+            "language_code": "cs",
+            "title": "Košile",
+            "meta_title": "Košile",
+            "description": None,
+            "meta_description": "",
+            "short_description": "Bavlna",
+            "slug": "kosile",
+        },
     ],
     "product_variants": ["sku-1", "sku-2"],
     "update_at": "2023-07-01T10:00:00.123456+00:00",
@@ -246,10 +331,34 @@ def test_product_is_stored_with_type_variants_and_translations_idempotently_and_
     assert response.status_code == 200
     created = dt.datetime(2023, 7, 1, 10, 0, 0, 123456, tzinfo=UTC)
     assert list(Product.objects.values()) == [
-        {"id": 7, "published": True, "category_id": 2, "product_type_id": 3, "update_at": created, "create_at": created, "deleted": False}
+        {
+            "id": 7,
+            "published": True,
+            "category_id": 2,
+            "product_type_id": 3,
+            "update_at": created,
+            "create_at": created,
+            "deleted": False,
+        }
     ]
-    assert sorted(ProductProductVariant.objects.values_list("product_id", "product_variant_id")) == [(7, "sku-1"), (7, "sku-2")]
-    assert sorted(ProductTranslation.objects.values_list("id", "product_id", "language_code", "title", "meta_title", "meta_description", "short_description", "description", "slug", "deleted")) == [
+    assert sorted(ProductProductVariant.objects.values_list("product_id", "product_variant_id")) == [
+        (7, "sku-1"),
+        (7, "sku-2"),
+    ]
+    assert sorted(
+        ProductTranslation.objects.values_list(
+            "id",
+            "product_id",
+            "language_code",
+            "title",
+            "meta_title",
+            "meta_description",
+            "short_description",
+            "description",
+            "slug",
+            "deleted",
+        )
+    ) == [
         (70, 7, "en", "Shirt", "Shirt | Shop", "A shirt", None, "<p>Cotton</p>", "shirt", False),
         (71, 7, "cs", "Košile", "Košile", "", "Bavlna", None, "kosile", False),
     ]
@@ -265,7 +374,12 @@ def test_product_accepts_type_id_and_replaces_its_variants_and_translations():
 
     response = post(
         "/store_object",
-        {**{k: v for k, v in PRODUCT.items() if k != "type"}, "type_id": 5, "product_variants": ["sku-3"], "product_translations": PRODUCT["product_translations"][:1]},
+        {
+            **{k: v for k, v in PRODUCT.items() if k != "type"},
+            "type_id": 5,
+            "product_variants": ["sku-3"],
+            "product_translations": PRODUCT["product_translations"][:1],
+        },
     )
 
     assert response.status_code == 200
@@ -274,7 +388,13 @@ def test_product_accepts_type_id_and_replaces_its_variants_and_translations():
     assert sorted(ProductTranslation.objects.values_list("id", "deleted")) == [(70, False), (71, True)]
 
 
-EVENT = {"_model_class": "ProductAddToCart", "session_id": SESSION, "user_id": None, "product_id": 7, "product_variant_sku": "sku-1"}
+EVENT = {
+    "_model_class": "ProductAddToCart",
+    "session_id": SESSION,
+    "user_id": None,
+    "product_id": 7,
+    "product_variant_sku": "sku-1",
+}
 
 
 @pytest.mark.django_db(databases=ALL_DATABASES)
@@ -289,7 +409,12 @@ def test_product_add_to_cart_is_stored_with_the_time_of_receipt_and_its_session(
     assert (event.session_id, event.user_id, event.product_id, event.product_variant_sku) == (SESSION, None, 7, "sku-1")
     assert before <= event.create_at <= after
     session = Session.objects.get()
-    assert (session.id, session.user_id, session.visited_product_variants, session.create_at) == (SESSION, None, [], event.create_at)
+    assert (session.id, session.user_id, session.visited_product_variants, session.create_at) == (
+        SESSION,
+        None,
+        [],
+        event.create_at,
+    )
 
 
 @pytest.mark.django_db(databases=ALL_DATABASES)
@@ -309,12 +434,25 @@ def test_an_imported_event_with_its_time_is_stored_once_and_deleted_is_ignored()
     response = post("/store_objects", [event])
 
     assert response.status_code == 200
-    assert list(ProductAddToCart.objects.values_list("create_at", flat=True)) == [dt.datetime(2023, 5, 4, 8, 9, 10, tzinfo=UTC)]
+    assert list(ProductAddToCart.objects.values_list("create_at", flat=True)) == [
+        dt.datetime(2023, 5, 4, 8, 9, 10, tzinfo=UTC)
+    ]
     assert_resend_changes_nothing("/store_objects", [event])
 
 
-ENTER = {"_model_class": "ProductDetailEnter", "session_id": SESSION, "user_id": None, "product_id": 7, "product_variant_sku": "sku-1"}
-RS_INFO = {"recommendation_type": "PRODUCT_DETAIL", "model_identifier": "similarity-20230701", "model_name": "similarity", "position": 3}
+ENTER = {
+    "_model_class": "ProductDetailEnter",
+    "session_id": SESSION,
+    "user_id": None,
+    "product_id": 7,
+    "product_variant_sku": "sku-1",
+}
+RS_INFO = {
+    "recommendation_type": "PRODUCT_DETAIL",
+    "model_identifier": "similarity-20230701",
+    "model_name": "similarity",
+    "position": 3,
+}
 
 
 @pytest.mark.django_db(databases=ALL_DATABASES)
@@ -322,7 +460,11 @@ def test_product_detail_enter_with_and_without_rs_info_is_stored_and_visited():
     response = post("/store_objects", [ENTER, {**ENTER, "product_variant_sku": "sku-2", **RS_INFO}])
 
     assert response.status_code == 200
-    assert list(ProductDetailEnter.objects.order_by("id").values_list("product_variant_sku", "recommendation_type", "model_identifier", "model_name", "position")) == [
+    assert list(
+        ProductDetailEnter.objects.order_by("id").values_list(
+            "product_variant_sku", "recommendation_type", "model_identifier", "model_name", "position"
+        )
+    ) == [
         ("sku-1", None, None, None, None),
         ("sku-2", "PRODUCT_DETAIL", "similarity-20230701", "similarity", 3),
     ]
@@ -333,29 +475,49 @@ def test_product_detail_enter_with_and_without_rs_info_is_stored_and_visited():
 def test_product_detail_enters_append_to_the_visited_list_across_batches_and_sessions():
     post("/store_objects", [ENTER, {**ENTER, "session_id": "other", "product_variant_sku": "sku-9"}])
 
-    response = post("/store_objects", [{**ENTER, "product_variant_sku": "sku-2"}, {**ENTER, "product_variant_sku": "sku-1"}])
+    response = post(
+        "/store_objects", [{**ENTER, "product_variant_sku": "sku-2"}, {**ENTER, "product_variant_sku": "sku-1"}]
+    )
 
     assert response.status_code == 200
-    assert dict(Session.objects.values_list("id", "visited_product_variants")) == {SESSION: ["sku-1", "sku-2", "sku-1"], "other": ["sku-9"]}
+    assert dict(Session.objects.values_list("id", "visited_product_variants")) == {
+        SESSION: ["sku-1", "sku-2", "sku-1"],
+        "other": ["sku-9"],
+    }
 
 
 @pytest.mark.django_db(databases=ALL_DATABASES)
 def test_user_ids_may_be_an_int_a_string_or_null():
     response = post(
         "/store_objects",
-        [{**ENTER, "session_id": "a", "user_id": 42}, {**ENTER, "session_id": "b", "user_id": "alice@example.com"}, {**ENTER, "session_id": "c", "user_id": None}],
+        [
+            {**ENTER, "session_id": "a", "user_id": 42},
+            {**ENTER, "session_id": "b", "user_id": "alice@example.com"},
+            {**ENTER, "session_id": "c", "user_id": None},
+        ],
     )
 
     assert response.status_code == 200
-    assert sorted(ProductDetailEnter.objects.values_list("session_id", "user_id")) == [("a", "42"), ("b", "alice@example.com"), ("c", None)]
-    assert sorted(Session.objects.values_list("id", "user_id")) == [("a", "42"), ("b", "alice@example.com"), ("c", None)]
+    assert sorted(ProductDetailEnter.objects.values_list("session_id", "user_id")) == [
+        ("a", "42"),
+        ("b", "alice@example.com"),
+        ("c", None),
+    ]
+    assert sorted(Session.objects.values_list("id", "user_id")) == [
+        ("a", "42"),
+        ("b", "alice@example.com"),
+        ("c", None),
+    ]
 
 
 @pytest.mark.django_db(databases=ALL_DATABASES)
 def test_create_at_from_the_payload_is_honoured_and_naive_times_are_utc():
     response = post(
         "/store_objects",
-        [{**ENTER, "create_at": "2023-01-02T03:04:05.000006"}, {**ENTER, "product_variant_sku": "sku-2", "create_at": "2023-01-02T05:04:05+02:00"}],
+        [
+            {**ENTER, "create_at": "2023-01-02T03:04:05.000006"},
+            {**ENTER, "product_variant_sku": "sku-2", "create_at": "2023-01-02T05:04:05+02:00"},
+        ],
     )
 
     assert response.status_code == 200
@@ -364,7 +526,10 @@ def test_create_at_from_the_payload_is_honoured_and_naive_times_are_utc():
         dt.datetime(2023, 1, 2, 3, 4, 5, tzinfo=UTC),
     ]
     session = Session.objects.get()
-    assert (session.create_at, session.update_at) == (dt.datetime(2023, 1, 2, 3, 4, 5, 6, tzinfo=UTC), dt.datetime(2023, 1, 2, 3, 4, 5, 6, tzinfo=UTC))
+    assert (session.create_at, session.update_at) == (
+        dt.datetime(2023, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
+        dt.datetime(2023, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
+    )
 
 
 @pytest.mark.django_db(databases=ALL_DATABASES)
@@ -372,7 +537,9 @@ def test_product_detail_leave_is_stored():
     response = post("/store_objects", [{**ENTER, "_model_class": "ProductDetailLeave", "time_spent": 12.5}])
 
     assert response.status_code == 200
-    assert list(ProductDetailLeave.objects.values_list("session_id", "product_id", "product_variant_sku", "time_spent")) == [(SESSION, 7, "sku-1", 12.5)]
+    assert list(
+        ProductDetailLeave.objects.values_list("session_id", "product_id", "product_variant_sku", "time_spent")
+    ) == [(SESSION, 7, "sku-1", 12.5)]
     assert Session.objects.get().visited_product_variants == []
 
 
@@ -381,12 +548,23 @@ def test_recommendation_view_is_stored():
     response = post("/store_objects", [{**ENTER, "_model_class": "RecommendationView", **RS_INFO}])
 
     assert response.status_code == 200
-    assert list(RecommendationView.objects.values_list("session_id", "product_variant_sku", "recommendation_type", "model_identifier", "model_name", "position")) == [
-        (SESSION, "sku-1", "PRODUCT_DETAIL", "similarity-20230701", "similarity", 3)
-    ]
+    assert list(
+        RecommendationView.objects.values_list(
+            "session_id", "product_variant_sku", "recommendation_type", "model_identifier", "model_name", "position"
+        )
+    ) == [(SESSION, "sku-1", "PRODUCT_DETAIL", "similarity-20230701", "similarity", 3)]
 
 
-PRICE = {"_model_class": "ProductPrice", "id": 5, "price_list_code": "czk_maloobchod", "product_variant_sku": "sku-1", "price": 199.9, "update_at": "2023-07-02T10:00:00", "create_at": "2023-07-01T10:00:00", "deleted": False}
+PRICE = {
+    "_model_class": "ProductPrice",
+    "id": 5,
+    "price_list_code": "czk_maloobchod",
+    "product_variant_sku": "sku-1",
+    "price": 199.9,
+    "update_at": "2023-07-02T10:00:00",
+    "create_at": "2023-07-01T10:00:00",
+    "deleted": False,
+}
 
 
 @pytest.mark.django_db(databases=ALL_DATABASES)
@@ -395,7 +573,15 @@ def test_product_price_is_stored_idempotently_and_soft_deleted():
 
     assert response.status_code == 200
     assert list(ProductPrice.objects.values()) == [
-        {"id": 5, "price_list_code": "czk_maloobchod", "product_variant_sku": "sku-1", "price": Decimal("199.900000"), "update_at": dt.datetime(2023, 7, 2, 10, tzinfo=UTC), "create_at": dt.datetime(2023, 7, 1, 10, tzinfo=UTC), "deleted": False}
+        {
+            "id": 5,
+            "price_list_code": "czk_maloobchod",
+            "product_variant_sku": "sku-1",
+            "price": Decimal("199.900000"),
+            "update_at": dt.datetime(2023, 7, 2, 10, tzinfo=UTC),
+            "create_at": dt.datetime(2023, 7, 1, 10, tzinfo=UTC),
+            "deleted": False,
+        }
     ]
     assert_resend_changes_nothing("/store_object", PRICE)
 
@@ -403,7 +589,18 @@ def test_product_price_is_stored_idempotently_and_soft_deleted():
     assert list(ProductPrice.objects.values_list("id", "deleted")) == [(5, True)]
 
 
-TRANSLATION = {"_model_class": "ProductTranslation", "id": 72, "product_id": 7, "language_code": "de", "title": "Hemd", "meta_title": "Hemd", "meta_description": "", "short_description": None, "description": None, "slug": "hemd"}
+TRANSLATION = {
+    "_model_class": "ProductTranslation",
+    "id": 72,
+    "product_id": 7,
+    "language_code": "de",
+    "title": "Hemd",
+    "meta_title": "Hemd",
+    "meta_description": "",
+    "short_description": None,
+    "description": None,
+    "slug": "hemd",
+}
 
 
 @pytest.mark.django_db(databases=ALL_DATABASES)
@@ -412,7 +609,18 @@ def test_product_translation_sent_alone_is_stored_idempotently_and_soft_deleted(
 
     assert response.status_code == 200
     assert list(ProductTranslation.objects.values()) == [
-        {"id": 72, "product_id": 7, "language_code": "de", "title": "Hemd", "meta_title": "Hemd", "meta_description": "", "short_description": None, "description": None, "slug": "hemd", "deleted": False}
+        {
+            "id": 72,
+            "product_id": 7,
+            "language_code": "de",
+            "title": "Hemd",
+            "meta_title": "Hemd",
+            "meta_description": "",
+            "short_description": None,
+            "description": None,
+            "slug": "hemd",
+            "deleted": False,
+        }
     ]
     assert_resend_changes_nothing("/store_object", TRANSLATION)
 
@@ -420,7 +628,16 @@ def test_product_translation_sent_alone_is_stored_idempotently_and_soft_deleted(
     assert list(ProductTranslation.objects.values_list("id", "deleted")) == [(72, True)]
 
 
-PRODUCT_TYPE = {"_model_class": "ProductType", "id": 3, "name": None, "attribute_types": [4, 5], "products": [7], "update_at": "2023-07-01T10:00:00", "create_at": "2023-07-01T10:00:00", "deleted": False}
+PRODUCT_TYPE = {
+    "_model_class": "ProductType",
+    "id": 3,
+    "name": None,
+    "attribute_types": [4, 5],
+    "products": [7],
+    "update_at": "2023-07-01T10:00:00",
+    "create_at": "2023-07-01T10:00:00",
+    "deleted": False,
+}
 
 
 @pytest.mark.django_db(databases=ALL_DATABASES)
@@ -429,8 +646,13 @@ def test_product_type_with_a_null_name_is_stored_with_its_attribute_types_idempo
 
     assert response.status_code == 200
     created = dt.datetime(2023, 7, 1, 10, tzinfo=UTC)
-    assert list(ProductType.objects.values()) == [{"id": 3, "name": None, "update_at": created, "create_at": created, "deleted": False}]
-    assert sorted(AttributeTypeProductType.objects.values_list("product_type_id", "attribute_type_id")) == [(3, 4), (3, 5)]
+    assert list(ProductType.objects.values()) == [
+        {"id": 3, "name": None, "update_at": created, "create_at": created, "deleted": False}
+    ]
+    assert sorted(AttributeTypeProductType.objects.values_list("product_type_id", "attribute_type_id")) == [
+        (3, 4),
+        (3, 5),
+    ]
     assert_resend_changes_nothing("/store_object", PRODUCT_TYPE)
 
     assert post("/store_object", {**PRODUCT_TYPE, "deleted": True, "attribute_types": [5]}).status_code == 200
@@ -438,7 +660,18 @@ def test_product_type_with_a_null_name_is_stored_with_its_attribute_types_idempo
     assert list(AttributeTypeProductType.objects.values_list("attribute_type_id", flat=True)) == [5]
 
 
-VARIANT = {"_model_class": "ProductVariant", "sku": "sku-1", "ean": "8594000000001", "weight": 0.3, "stock_quantity": 12, "recommendation_weight": 0.5, "update_at": "2023-07-01T11:00:00", "create_at": "2023-07-01T10:00:00", "attributes": [10, 11], "deleted": False}
+VARIANT = {
+    "_model_class": "ProductVariant",
+    "sku": "sku-1",
+    "ean": "8594000000001",
+    "weight": 0.3,
+    "stock_quantity": 12,
+    "recommendation_weight": 0.5,
+    "update_at": "2023-07-01T11:00:00",
+    "create_at": "2023-07-01T10:00:00",
+    "attributes": [10, 11],
+    "deleted": False,
+}
 
 
 @pytest.mark.django_db(databases=ALL_DATABASES)
@@ -447,16 +680,37 @@ def test_product_variant_is_stored_with_its_attributes_idempotently_and_soft_del
 
     assert response.status_code == 200
     assert list(ProductVariant.objects.values()) == [
-        {"sku": "sku-1", "ean": "8594000000001", "weight": 0.3, "stock_quantity": 12, "recommendation_weight": 0.5, "update_at": dt.datetime(2023, 7, 1, 11, tzinfo=UTC), "create_at": dt.datetime(2023, 7, 1, 10, tzinfo=UTC), "deleted": False}
+        {
+            "sku": "sku-1",
+            "ean": "8594000000001",
+            "weight": 0.3,
+            "stock_quantity": 12,
+            "recommendation_weight": 0.5,
+            "update_at": dt.datetime(2023, 7, 1, 11, tzinfo=UTC),
+            "create_at": dt.datetime(2023, 7, 1, 10, tzinfo=UTC),
+            "deleted": False,
+        }
     ]
-    assert sorted(AttributeProductVariant.objects.values_list("product_variant_id", "attribute_id")) == [("sku-1", 10), ("sku-1", 11)]
+    assert sorted(AttributeProductVariant.objects.values_list("product_variant_id", "attribute_id")) == [
+        ("sku-1", 10),
+        ("sku-1", 11),
+    ]
     assert_resend_changes_nothing("/store_object", VARIANT)
 
     assert post("/store_object", {**VARIANT, "deleted": True}).status_code == 200
     assert list(ProductVariant.objects.values_list("sku", "deleted")) == [("sku-1", True)]
 
 
-REVIEW = {"_model_class": "Review", "id": 900, "session_id": SESSION, "user_id": 42, "product_id": 7, "product_variant_sku": "sku-1", "rating": 4, "create_at": "2023-06-01T12:00:00"}
+REVIEW = {
+    "_model_class": "Review",
+    "id": 900,
+    "session_id": SESSION,
+    "user_id": 42,
+    "product_id": 7,
+    "product_variant_sku": "sku-1",
+    "rating": 4,
+    "create_at": "2023-06-01T12:00:00",
+}
 
 
 @pytest.mark.django_db(databases=ALL_DATABASES)
@@ -466,13 +720,24 @@ def test_review_is_stored_and_upserted_by_id():
     assert response.status_code == 200
     created = dt.datetime(2023, 6, 1, 12, tzinfo=UTC)
     assert list(Review.objects.values()) == [
-        {"id": 900, "session_id": SESSION, "user_id": "42", "product_id": 7, "product_variant_sku": "sku-1", "rating": 4, "update_at": created, "create_at": created}
+        {
+            "id": 900,
+            "session_id": SESSION,
+            "user_id": "42",
+            "product_id": 7,
+            "product_variant_sku": "sku-1",
+            "rating": 4,
+            "update_at": created,
+            "create_at": created,
+        }
     ]
     assert Session.objects.get().user_id == "42"
     assert_resend_changes_nothing("/store_objects", [REVIEW])
 
     assert post("/store_objects", [{**REVIEW, "rating": 2, "update_at": "2023-06-02T12:00:00"}]).status_code == 200
-    assert list(Review.objects.values_list("id", "rating", "update_at", "create_at")) == [(900, 2, dt.datetime(2023, 6, 2, 12, tzinfo=UTC), created)]
+    assert list(Review.objects.values_list("id", "rating", "update_at", "create_at")) == [
+        (900, 2, dt.datetime(2023, 6, 2, 12, tzinfo=UTC), created)
+    ]
 
 
 @pytest.mark.django_db(databases=ALL_DATABASES)
@@ -480,7 +745,9 @@ def test_trainer_queue_item_is_queued_once_for_the_api():
     response = post("/store_object", {"_model_class": "TrainerQueueItem", "model_name": "ease"})
 
     assert response.status_code == 200
-    assert list(TrainerQueueItem.objects.values_list("model_name", "status", "full_train", "requested_by")) == [("ease", "PENDING", None, "api")]
+    assert list(TrainerQueueItem.objects.values_list("model_name", "status", "full_train", "requested_by")) == [
+        ("ease", "PENDING", None, "api")
+    ]
     assert_resend_changes_nothing("/store_object", {"_model_class": "TrainerQueueItem", "model_name": "ease"})
 
 
@@ -489,7 +756,9 @@ def test_a_write_does_not_enqueue_a_training():
     response = post("/store_objects", [PRODUCT, VARIANT, ENTER, REVIEW, ORDER])
 
     assert response.status_code == 200
-    assert response.json() == {"stored": {"ProductVariant": 1, "Product": 1, "Order": 1, "ProductDetailEnter": 1, "Review": 1}}
+    assert response.json() == {
+        "stored": {"ProductVariant": 1, "Product": 1, "Order": 1, "ProductDetailEnter": 1, "Review": 1}
+    }
     assert TrainerQueueItem.objects.count() == 0
 
 

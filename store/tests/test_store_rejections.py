@@ -58,7 +58,10 @@ def test_wrong_type_is_rejected():
     response = post("/store_object", {**PRODUCT, "id": "seven", "product_variants": "sku-1"})
 
     assert response.status_code == 400
-    assert response.json() == {"id": ["A valid integer is required."], "product_variants": ['Expected a list of items but got type "str".']}
+    assert response.json() == {
+        "id": ["A valid integer is required."],
+        "product_variants": ['Expected a list of items but got type "str".'],
+    }
     assert Product.objects.count() == 0
 
 
@@ -82,7 +85,12 @@ def test_a_bad_element_rejects_the_whole_batch_naming_every_bad_index():
         "4": {"non_field_errors": ["Expected an object."]},
         "5": {"session_id": ["Ensure this field has no more than 100 characters."]},
     }
-    assert (ProductVariant.objects.count(), Product.objects.count(), ProductDetailEnter.objects.count(), Session.objects.count()) == (0, 0, 0, 0)
+    assert (
+        ProductVariant.objects.count(),
+        Product.objects.count(),
+        ProductDetailEnter.objects.count(),
+        Session.objects.count(),
+    ) == (0, 0, 0, 0)
 
 
 @pytest.mark.django_db(databases=ALL_DATABASES)
@@ -103,7 +111,10 @@ def test_malformed_json_is_rejected():
 
 @pytest.mark.django_db(databases=ALL_DATABASES)
 def test_nan_is_malformed_json():
-    response = post("/store_objects", '[{"_model_class": "ProductDetailLeave", "session_id": "s", "product_variant_sku": "a", "time_spent": NaN}]')
+    response = post(
+        "/store_objects",
+        '[{"_model_class": "ProductDetailLeave", "session_id": "s", "product_variant_sku": "a", "time_spent": NaN}]',
+    )
 
     assert response.status_code == 400
     assert response.json() == {"detail": "Malformed JSON: NaN is not valid JSON"}
@@ -126,14 +137,19 @@ def test_unknown_model_name_of_a_trainer_queue_item_is_rejected():
 
     assert response.status_code == 400
     assert response.json() == {
-        "model_name": ["Unknown model 'word2vec'; expected one of dummy, ease, gru4rec, popularity, selection, similarity."]
+        "model_name": [
+            "Unknown model 'word2vec'; expected one of dummy, ease, gru4rec, popularity, selection, similarity."
+        ]
     }
     assert TrainerQueueItem.objects.count() == 0
 
 
 @pytest.mark.django_db(databases=ALL_DATABASES)
 def test_an_invalid_config_is_rejected_with_its_field_errors():
-    response = post("/store_object", {"_model_class": "Config", "retrievalSize": "many", "homepageRetrievalCascade": ["ease", "bogus"]})
+    response = post(
+        "/store_object",
+        {"_model_class": "Config", "retrievalSize": "many", "homepageRetrievalCascade": ["ease", "bogus"]},
+    )
 
     assert response.status_code == 400
     assert response.json() == {"retrievalSize": ["Must be an integer."]}
@@ -219,10 +235,19 @@ def test_store_objects_inside_an_outer_transaction_rolls_back_only_its_batch():
     with transaction.atomic(using="products"), transaction.atomic(using="feedback"):
         store_objects(payloads=[VARIANT, ENTER])
         with pytest.raises(StoreValidationError) as raised:
-            store_objects(payloads=[ENTER, {"_model_class": "Category", "id": 1, "parent_id": 2}, {"_model_class": "Category", "id": 2, "parent_id": 1}])
+            store_objects(
+                payloads=[
+                    ENTER,
+                    {"_model_class": "Category", "id": 1, "parent_id": 2},
+                    {"_model_class": "Category", "id": 2, "parent_id": 1},
+                ]
+            )
         store_objects(payloads=[{**ENTER, "product_variant_sku": "sku-2"}])
 
     assert raised.value.errors == {2: {"parent_id": ["Category 2 would become its own ancestor."]}}
     assert ProductVariant.objects.count() == 1
-    assert list(ProductDetailEnter.objects.order_by("id").values_list("product_variant_sku", flat=True)) == ["sku-1", "sku-2"]
+    assert list(ProductDetailEnter.objects.order_by("id").values_list("product_variant_sku", flat=True)) == [
+        "sku-1",
+        "sku-2",
+    ]
     assert Session.objects.get().visited_product_variants == ["sku-1", "sku-2"]

@@ -66,5 +66,3 @@ def ranking_metrics(ranks: np.ndarray, cutoff: int = CUTOFF) -> dict[str, float]
         f"mrr@{cutoff}": float(np.where(hits, 1.0 / ranks, 0.0).mean()),
         "n_events": int(len(ranks)),
     }
-
-

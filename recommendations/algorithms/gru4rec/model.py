@@ -74,7 +74,7 @@ class GRU4RecModel(PredictionModel):
     @classmethod
     def fit(
         cls, data: SessionData, params: GRU4RecParams | None = None, progress: Progress | None = None
-    ) -> tuple["GRU4RecModel", TrainingResult]:
+    ) -> tuple[GRU4RecModel, TrainingResult]:
         params = params or GRU4RecParams()
         check_data(data)
         ordered = time_ordered(data)
@@ -84,7 +84,9 @@ class GRU4RecModel(PredictionModel):
                 "GRU4Rec needs at least one session with two or more visited products; "
                 f"got {len(data.sessions)} sessions and none that long"
             )
-        support = np.bincount(np.concatenate([np.asarray(s, dtype=np.int64) for s in ordered]), minlength=len(data.skus))
+        support = np.bincount(
+            np.concatenate([np.asarray(s, dtype=np.int64) for s in ordered]), minlength=len(data.skus)
+        )
         combinations = params.combinations()
 
         n_validation = math.ceil(len(ordered) * params.validation_fraction) if params.validation_fraction > 0 else 0
@@ -92,7 +94,10 @@ class GRU4RecModel(PredictionModel):
         validation_part = Sessions.build(ordered[len(ordered) - n_validation :])
         can_validate = n_validation > 0 and train_part.n_examples > 0 and validation_part.n_examples > 0
         validation_support = np.bincount(
-            np.concatenate([np.zeros(0, dtype=np.int64)] + [np.asarray(s, dtype=np.int64) for s in ordered[: len(ordered) - n_validation]]),
+            np.concatenate(
+                [np.zeros(0, dtype=np.int64)]
+                + [np.asarray(s, dtype=np.int64) for s in ordered[: len(ordered) - n_validation]]
+            ),
             minlength=len(data.skus),
         )
 
@@ -106,7 +111,14 @@ class GRU4RecModel(PredictionModel):
                 for number, config in enumerate(combinations, start=1):
                     started = time.perf_counter()
                     net = new_network(len(data.skus), config, validation_support, params.seed)
-                    train_epochs(net, train_part, config.num_epochs, seeded_generator(params.seed + 1), tracker, f"combination {number}/{len(combinations)}")
+                    train_epochs(
+                        net,
+                        train_part,
+                        config.num_epochs,
+                        seeded_generator(params.seed + 1),
+                        tracker,
+                        f"combination {number}/{len(combinations)}",
+                    )
                     metrics = ranking_metrics(next_item_ranks_of(net, validation_part))
                     metrics["train_seconds"] = round(time.perf_counter() - started, 2)
                     result.steps.append((asdict(config), metrics))
@@ -114,8 +126,10 @@ class GRU4RecModel(PredictionModel):
                     if best_key is None or key > best_key:
                         best_key, chosen, result.metrics = key, config, dict(metrics)
             else:
-                reason = "not validated: no validation split requested" if n_validation == 0 else (
-                    "not validated: too few sessions for a validation split"
+                reason = (
+                    "not validated: no validation split requested"
+                    if n_validation == 0
+                    else ("not validated: too few sessions for a validation split")
                 )
                 result.metrics = {"note": reason}
                 result.steps.append((asdict(chosen), {"note": reason}))
@@ -123,7 +137,9 @@ class GRU4RecModel(PredictionModel):
             started = time.perf_counter()
             tracker.total = tracker.done + chosen.num_epochs * every.n_examples
             net = new_network(len(data.skus), chosen, support, params.seed)
-            train_epochs(net, every, chosen.num_epochs, seeded_generator(params.seed + 1), tracker, "final fit on all sessions")
+            train_epochs(
+                net, every, chosen.num_epochs, seeded_generator(params.seed + 1), tracker, "final fit on all sessions"
+            )
             result.metrics["refit_seconds"] = round(time.perf_counter() - started, 2)
         finally:
             tracker.close()
@@ -176,7 +192,7 @@ class GRU4RecModel(PredictionModel):
         (folder / CONFIG_FILE).write_text(json.dumps(description), encoding="utf-8")
 
     @classmethod
-    def load(cls, folder: Path) -> "GRU4RecModel":
+    def load(cls, folder: Path) -> GRU4RecModel:
         folder = Path(folder)
         try:
             description = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
@@ -256,5 +272,3 @@ class GRU4RecModel(PredictionModel):
         # (-inf) come last in the order they were given.
         order = np.argsort(-candidate_scores, kind="stable")
         return list(zip([candidates[i] for i in order.tolist()], candidate_scores[order].tolist()))
-
-

@@ -87,7 +87,7 @@ class Network(nn.Module):
     def n_items(self) -> int:
         return self.output_embedding.shape[0]
 
-    def first_layer_gates(self, items: torch.Tensor, bag: torch.Tensor | None, dropout: "Dropout") -> torch.Tensor:
+    def first_layer_gates(self, items: torch.Tensor, bag: torch.Tensor | None, dropout: Dropout) -> torch.Tensor:
         """Input gate pre-activations of the first layer for a batch of items (or item bags)."""
         kind = self.config.input
         if kind == "one-hot":
@@ -101,7 +101,9 @@ class Network(nn.Module):
         x = dropout(x, self.config.dropout_embedding)
         return torch.addmm(self.bias_ih[0], x, self.weight_ih[0].t())
 
-    def step(self, gates: torch.Tensor, hidden: list[torch.Tensor], dropout: "Dropout") -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def step(
+        self, gates: torch.Tensor, hidden: list[torch.Tensor], dropout: Dropout
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """One time step of every layer; returns the (dropped-out) top output and new states."""
         size = self.config.hidden_size
         new_hidden = []
@@ -166,7 +168,6 @@ class Dropout:
 NO_DROPOUT = Dropout(None)
 
 
-
 def seeded_generator(seed: int) -> torch.Generator:
     generator = torch.Generator()
     generator.manual_seed(seed)
@@ -188,5 +189,3 @@ def decayed_bags(items: torch.Tensor, n_items: int) -> torch.Tensor:
         bag[item] = 1.0
         bags[t] = bag / bag.sum()
     return bags
-
-

@@ -49,5 +49,3 @@ class IndexedAdagrad:
                 if self.velocities is not None:
                     update = self.velocities[k].mul_(self.momentum).add_(update)
                 p.sub_(update)
-
-

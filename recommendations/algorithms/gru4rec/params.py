@@ -45,7 +45,9 @@ class GRU4RecOptions:
         (0.07,), title="Learning rate options", description="Learning rates tried.", bounds=(1e-9, 100.0)
     )
     incremental_trainings: int = option(
-        10, title="Incremental trainings", description="Incremental trainings between two full trainings.",
+        10,
+        title="Incremental trainings",
+        description="Incremental trainings between two full trainings.",
         bounds=(0, 10_000),
     )
     events_multiplier: float = option(
@@ -103,10 +105,12 @@ class GRU4RecParams:
             if input_kind not in INPUTS:
                 raise ValueError(f"input_options: unknown input {input_kind!r}, expected one of {INPUTS}")
 
-    def combinations(self) -> list["GRU4RecConfig"]:
+    def combinations(self) -> list[GRU4RecConfig]:
         names = [f.name for f in fields(GRU4RecConfig)]
         option_tuples = [getattr(self, f"{name}_options") for name in names]
-        configs = [GRU4RecConfig(**dict(zip(names, values))).normalised() for values in itertools.product(*option_tuples)]
+        configs = [
+            GRU4RecConfig(**dict(zip(names, values))).normalised() for values in itertools.product(*option_tuples)
+        ]
         # Options that do not apply to a combination (e.g. embedding_size of a tied embedding)
         # would otherwise train the same network twice.
         return list(dict.fromkeys(configs))
@@ -143,7 +147,7 @@ class GRU4RecConfig:
         if not (0 <= self.dropout_embedding < 1 and 0 <= self.dropout_hidden < 1):
             raise ValueError("dropout probabilities must be in [0, 1)")
 
-    def normalised(self) -> "GRU4RecConfig":
+    def normalised(self) -> GRU4RecConfig:
         values = asdict(self)
         if self.input == "constrained":
             values["embedding_size"] = self.hidden_size
@@ -154,5 +158,3 @@ class GRU4RecConfig:
         if self.n_sample == 0:
             values["sample_alpha"] = 0.0
         return GRU4RecConfig(**values)
-
-

@@ -31,5 +31,3 @@ class NegativeSampler:
         sample = self.cache[self.position]
         self.position += 1
         return sample
-
-

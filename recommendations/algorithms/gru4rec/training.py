@@ -66,7 +66,7 @@ class Sessions:
     offsets: np.ndarray
 
     @classmethod
-    def build(cls, sessions: Sequence[np.ndarray], min_length: int = 2) -> "Sessions":
+    def build(cls, sessions: Sequence[np.ndarray], min_length: int = 2) -> Sessions:
         kept = [np.asarray(s, dtype=np.int64) for s in sessions if len(s) >= min_length]
         lengths = np.array([len(s) for s in kept], dtype=np.int64)
         offsets = np.zeros(len(kept) + 1, dtype=np.int64)
@@ -83,7 +83,11 @@ class Sessions:
 
 
 def batch_loss(
-    net: Network, output: torch.Tensor, targets: torch.Tensor, sampler: NegativeSampler | None, log_support: torch.Tensor
+    net: Network,
+    output: torch.Tensor,
+    targets: torch.Tensor,
+    sampler: NegativeSampler | None,
+    log_support: torch.Tensor,
 ) -> torch.Tensor:
     """Cross-entropy or BPR-max of each target against the other targets of the mini-batch
     and the sampled items."""
@@ -112,8 +116,6 @@ def batch_loss(
     ranking = torch.log((weights * torch.sigmoid(positive - scores)).sum(dim=1) + 1e-24)
     regulariser = (weights * scores.square()).sum(dim=1)
     return (-ranking + config.bpreg * regulariser).sum()
-
-
 
 
 def train_epochs(
@@ -198,8 +200,6 @@ def train_epochs(
                 batch_size = len(keep)
         assert trained == sessions.n_examples, (trained, sessions.n_examples)
     net.eval()
-
-
 
 
 def check_data(data: SessionData) -> None:

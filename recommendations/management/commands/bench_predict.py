@@ -62,9 +62,13 @@ class Command(BaseCommand):
             self.stdout.write(_dumps(report))
             return
         for level, result in report.items():
-            self.stdout.write(f"concurrency {level}: {result['requests']} requests, {result['rps']:.0f} requests/s, errors {result['errors']}")
+            self.stdout.write(
+                f"concurrency {level}: {result['requests']} requests, {result['rps']:.0f} requests/s, errors {result['errors']}"
+            )
             for kind, stats in result["kinds"].items():
-                self.stdout.write(f"  {kind:<18} p50 {stats['p50']:6.1f} ms  p95 {stats['p95']:6.1f} ms  p99 {stats['p99']:6.1f} ms  (n={stats['n']})")
+                self.stdout.write(
+                    f"  {kind:<18} p50 {stats['p50']:6.1f} ms  p95 {stats['p95']:6.1f} ms  p99 {stats['p99']:6.1f} ms  (n={stats['n']})"
+                )
 
     def _bodies(self, rng: random.Random, count: int) -> list[tuple[str, str, bytes]]:
         skus = list(ProductVariant.objects.filter(deleted=False).values_list("sku", flat=True)[:20000])
@@ -76,7 +80,13 @@ class Command(BaseCommand):
         for number in range(count):
             kind = KINDS[number % len(KINDS)]
             session = rng.choice(sessions) if sessions and rng.random() < 0.8 else f"bench-{number}"
-            body: dict = {"session_id": session, "user_id": None, "limit": 10, "country": "cz", "pricelist": "CZK_retail"}
+            body: dict = {
+                "session_id": session,
+                "user_id": None,
+                "limit": 10,
+                "country": "cz",
+                "pricelist": "CZK_retail",
+            }
             if kind == "product_positions" or kind == "CATEGORY_LIST":
                 if not categories:
                     continue
@@ -86,7 +96,10 @@ class Command(BaseCommand):
             elif kind == "PRODUCT_DETAIL":
                 body.update(recommendation_type=kind, variants=",".join(rng.sample(skus, min(2, len(skus)))))
             elif kind == "CART":
-                body.update(recommendation_type=kind, variants_in_cart=",".join(rng.sample(skus, min(rng.randint(0, 3), len(skus)))))
+                body.update(
+                    recommendation_type=kind,
+                    variants_in_cart=",".join(rng.sample(skus, min(rng.randint(0, 3), len(skus)))),
+                )
             else:
                 body.update(recommendation_type=kind)
             path = "/predict/product_positions" if kind == "product_positions" else "/predict"
@@ -105,7 +118,11 @@ class Command(BaseCommand):
         # client shares the machine's cores with the server, so it must cost as little as it can.
         head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
         wire = [
-            (kind, f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
+            (
+                kind,
+                f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{head}Content-Length: {len(body)}\r\n\r\n".encode()
+                + body,
+            )
             for kind, path, body in bodies
         ]
 

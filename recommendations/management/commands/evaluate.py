@@ -23,12 +23,16 @@ class Command(BaseCommand):
         split = parser.add_mutually_exclusive_group()
         split.add_argument("--test-from", help="ISO 8601 time: sessions starting from it are the test set")
         split.add_argument("--holdout-days", type=float, help="the last N days of sessions are the test set")
-        split.add_argument("--holdout-fraction", type=float, default=0.1, help="the latest share of sessions (default 0.1)")
+        split.add_argument(
+            "--holdout-fraction", type=float, default=0.1, help="the latest share of sessions (default 0.1)"
+        )
         parser.add_argument("--cutoff", type=int, default=20, help="K of the metrics (default 20)")
         parser.add_argument("--max-events", type=int, help="evaluate at most this many next-item events")
         parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
-    def handle(self, *args, model: str, test_from, holdout_days, holdout_fraction, cutoff, max_events, json: bool, **options):
+    def handle(
+        self, *args, model: str, test_from, holdout_days, holdout_fraction, cutoff, max_events, json: bool, **options
+    ):
         if model not in MODELS:
             raise CommandError(f"unknown model {model!r}; known: {', '.join(MODELS)}")
         if cutoff < 1:
@@ -41,7 +45,7 @@ class Command(BaseCommand):
             if split_at is None:
                 raise CommandError(f"--test-from {test_from!r} is not an ISO 8601 time")
             if split_at.tzinfo is None:
-                split_at = split_at.replace(tzinfo=datetime.timezone.utc)
+                split_at = split_at.replace(tzinfo=datetime.UTC)
         try:
             holdout = holdout_split(test_from=split_at, holdout_days=holdout_days, holdout_fraction=holdout_fraction)
             rows = [evaluate_model(model, holdout, cutoff=cutoff, max_events=max_events)]
@@ -51,7 +55,13 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from error
         if json:
             self.stdout.write(
-                _json_dumps({"split_at": holdout.split_at.isoformat(), "test_sessions": len(holdout.test_sessions), "results": rows})
+                _json_dumps(
+                    {
+                        "split_at": holdout.split_at.isoformat(),
+                        "test_sessions": len(holdout.test_sessions),
+                        "results": rows,
+                    }
+                )
             )
             return
         self.stdout.write(
@@ -62,7 +72,9 @@ class Command(BaseCommand):
         self.stdout.write(f"{'model':<12}" + "".join(f"{k:>14}" for k in keys) + f"{'events':>9}{'train s':>9}")
         for row in rows:
             self.stdout.write(
-                f"{row['model']:<12}" + "".join(f"{row[k]:>14.4f}" for k in keys) + f"{row['events']:>9}{row['train_seconds']:>9.1f}"
+                f"{row['model']:<12}"
+                + "".join(f"{row[k]:>14.4f}" for k in keys)
+                + f"{row['events']:>9}{row['train_seconds']:>9.1f}"
             )
 
 

@@ -23,7 +23,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--once", action="store_true", help="process every claimable item, then exit")
-        parser.add_argument("--interval", type=float, default=30.0, help="seconds to sleep when the queue is empty (30)")
+        parser.add_argument(
+            "--interval", type=float, default=30.0, help="seconds to sleep when the queue is empty (30)"
+        )
         parser.add_argument("--name", default="", help="how this trainer signs its claims (default host:pid)")
         parser.add_argument(
             "--no-schedule",
@@ -40,7 +42,9 @@ class Command(BaseCommand):
         )
         previous = {}
         if threading.current_thread() is threading.main_thread():  # Python allows handlers only there
-            previous = {number: signal.signal(number, trainer.handle_signal) for number in (signal.SIGTERM, signal.SIGINT)}
+            previous = {
+                number: signal.signal(number, trainer.handle_signal) for number in (signal.SIGTERM, signal.SIGINT)
+            }
         try:
             trainer.run(once=once, interval=interval)
         finally:

@@ -12,14 +12,20 @@ from recommendations.training.services import NotTrainable, model_train
 
 
 class Command(BaseCommand):
-    help = "Train a prediction model now (similarity, gru4rec, ease; 'all' for every trainable one) and make it current."
+    help = (
+        "Train a prediction model now (similarity, gru4rec, ease; 'all' for every trainable one) and make it current."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("model", help="model name, or 'all'")
         mode = parser.add_mutually_exclusive_group()
         mode.add_argument("--full", dest="full_train", action="store_const", const=True, help="force a full training")
         mode.add_argument(
-            "--incremental", dest="full_train", action="store_const", const=False, help="continue from the current weights (GRU4Rec)"
+            "--incremental",
+            dest="full_train",
+            action="store_const",
+            const=False,
+            help="continue from the current weights (GRU4Rec)",
         )
         parser.add_argument("--force", action="store_true", help="train even below the readiness thresholds")
 

@@ -27,9 +27,7 @@ def main() -> None:
     item_of = rng.choice(items, size=len(user_of), p=popularity)
     weight_of = rng.choice([1.0, 3.0, 5.0], size=len(user_of), p=[0.8, 0.15, 0.05])
     started = time.perf_counter()
-    data = build_ease_data(
-        zip((f"u{u}" for u in user_of), (f"sku{i}" for i in item_of), weight_of.tolist())
-    )
+    data = build_ease_data(zip((f"u{u}" for u in user_of), (f"sku{i}" for i in item_of), weight_of.tolist()))
     built = time.perf_counter()
     model, result = EASEModel.fit(data, EASEParams())
     trained = time.perf_counter()

@@ -123,7 +123,9 @@ def test_fit_is_reproducible_with_a_seed():
     ],
 )
 def test_every_option_trains_and_predicts(options, tmp_path):
-    model, result = GRU4RecModel.fit(cycle_data(60), tiny_params(num_epochs_options=(2,), **options), progress=lambda m, f: None)
+    model, result = GRU4RecModel.fit(
+        cycle_data(60), tiny_params(num_epochs_options=(2,), **options), progress=lambda m, f: None
+    )
     scores = model.score_all([0, 1])
     assert scores.shape == (len(SKUS),) and np.isfinite(scores).all()
     model.save(tmp_path)
@@ -205,7 +207,9 @@ def test_sessions_of_length_one_do_not_crash():
         GRU4RecModel.fit(only_singles, tiny_params(), progress=lambda m, f: None)
     # Mixed with longer sessions, the single clicks are skipped (also in the validation part).
     sessions = [np.array([0, 1, 2])] * 5 + [np.array([3])] * 5
-    model, result = GRU4RecModel.fit(SessionData(skus=SKUS, sessions=sessions), tiny_params(), progress=lambda m, f: None)
+    model, result = GRU4RecModel.fit(
+        SessionData(skus=SKUS, sessions=sessions), tiny_params(), progress=lambda m, f: None
+    )
     assert "note" in result.metrics  # the held-out sessions have nothing to predict
     assert np.isfinite(model.score_all([0])).all()
 

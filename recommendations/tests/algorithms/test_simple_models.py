@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -114,7 +114,7 @@ def test_popularity_is_ready_only_with_a_sale():
 
 
 def test_popularity_from_orders_sums_units_with_optional_half_life():
-    now = datetime(2024, 1, 31, tzinfo=timezone.utc)
+    now = datetime(2024, 1, 31, tzinfo=UTC)
     days = [0, 10, 20, 0]
     timestamps = [now - timedelta(days=d) for d in days]
 

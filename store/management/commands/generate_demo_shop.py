@@ -33,7 +33,9 @@ class Command(BaseCommand):
         parser.add_argument("--categories", type=int, default=defaults.categories, help="leaf categories")
         parser.add_argument("--products", type=int, default=defaults.products)
         parser.add_argument("--variants-per-product", type=int, default=defaults.variants_per_product)
-        parser.add_argument("--users", type=int, default=defaults.users, help="known users (30%% of sessions are anonymous)")
+        parser.add_argument(
+            "--users", type=int, default=defaults.users, help="known users (30%% of sessions are anonymous)"
+        )
         parser.add_argument("--sessions", type=int, default=defaults.sessions)
         parser.add_argument("--days", type=int, default=defaults.days, help="history spread over this many days")
         parser.add_argument("--end-date", help="ISO date the history ends at (default: today 00:00 UTC)")
@@ -54,13 +56,20 @@ class Command(BaseCommand):
                 raise CommandError(f"--end-date {options['end_date']!r} is not an ISO date") from None
             end = end if end.tzinfo else end.replace(tzinfo=UTC)
         shop = ShopOptions(
-            categories=options["categories"], products=options["products"],
-            variants_per_product=options["variants_per_product"], users=options["users"],
-            sessions=options["sessions"], seed=options["seed"], days=options["days"], end=end,
+            categories=options["categories"],
+            products=options["products"],
+            variants_per_product=options["variants_per_product"],
+            users=options["users"],
+            sessions=options["sessions"],
+            seed=options["seed"],
+            days=options["days"],
+            end=end,
         )
         stats = ShopStats()
         report = ImportReport()
-        payloads = (Sourced(payload, f"generate_demo_shop:{index}") for index, payload in enumerate(generate_shop(shop, stats)))
+        payloads = (
+            Sourced(payload, f"generate_demo_shop:{index}") for index, payload in enumerate(generate_shop(shop, stats))
+        )
         try:
             with both_databases_atomic():
                 write_all(payloads, report, chunk_size=options["chunk_size"])

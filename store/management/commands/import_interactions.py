@@ -26,8 +26,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path, help="the interactions file")
-        parser.add_argument("--items", type=Path, help="an items CSV (sku,product_id,category_id,price,price_list,attributes)")
-        parser.add_argument("--format", choices=interactions.FORMATS, default="csv", help="the interactions file's format")
+        parser.add_argument(
+            "--items", type=Path, help="an items CSV (sku,product_id,category_id,price,price_list,attributes)"
+        )
+        parser.add_argument(
+            "--format", choices=interactions.FORMATS, default="csv", help="the interactions file's format"
+        )
         parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, help="payloads per store call")
 
     def handle(self, *args, **options) -> None:

@@ -25,7 +25,9 @@ class Command(BaseCommand):
         parser.add_argument("directory", type=Path, help="folder holding the four Retailrocket CSV files")
         parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, help="payloads per store call")
         parser.add_argument(
-            "--sort-chunk-rows", type=int, default=500_000,
+            "--sort-chunk-rows",
+            type=int,
+            default=500_000,
             help="events sorted in memory at once before spilling a sorted run to a temporary file",
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress bars")
