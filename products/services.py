@@ -518,37 +518,48 @@ INSERT_CHUNK_ROWS = 50_000
 
 
 def _column_writers(model: type[models.Model], names: Sequence[str], connection) -> list:
-    """For each field, how a Python value becomes the value the ORM would send: only datetimes
-    and decimals change (memoised for datetimes, which a generated catalogue repeats)."""
+    """For each column, how a Python value becomes what is sent: the value the ORM would send
+    (only datetimes and decimals change; datetimes memoised, a generated catalogue repeats
+    them), and for COPY its text in PostgreSQL's text format."""
+    is_copy = connection.vendor == "postgresql"
     writers = []
     for name in names:
         field = model._meta.get_field(name)
         if isinstance(field, models.DateTimeField):
             cache: dict = {}
 
-            def prepare_datetime(value, field=field, cache=cache):
+            def write_datetime(value, field=field, cache=cache):
                 if value not in cache:
-                    cache[value] = field.get_db_prep_save(value, connection)
+                    prepared = field.get_db_prep_save(value, connection)
+                    cache[value] = _copy_text(prepared) if is_copy else prepared
                 return cache[value]
 
-            writers.append(prepare_datetime)
+            writers.append(write_datetime)
         elif isinstance(field, models.DecimalField):
-            writers.append(lambda value, field=field: field.get_db_prep_save(value, connection))
+            if is_copy:
+                writers.append(lambda value, field=field: _copy_text(field.get_db_prep_save(value, connection)))
+            else:
+                writers.append(lambda value, field=field: field.get_db_prep_save(value, connection))
+        elif is_copy:
+            writers.append(_copy_text)
         else:
             writers.append(None)
     return writers
 
 
-def _copy_value(value) -> str:
+def _copy_text(value) -> str:
+    """A value in PostgreSQL's COPY text format."""
     if value is None:
         return "\\N"
-    if isinstance(value, bool):
-        return "t" if value else "f"
     if isinstance(value, str):
         return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, float):
+        return repr(value)
     if isinstance(value, datetime):
         return value.isoformat()
-    return str(value) if not isinstance(value, float) else repr(value)
+    return str(value)
 
 
 def _insert_rows(model: type[models.Model], names: Sequence[str], rows: Iterable[tuple]) -> int:
@@ -560,12 +571,12 @@ def _insert_rows(model: type[models.Model], names: Sequence[str], rows: Iterable
     columns = ", ".join(connection.ops.quote_name(model._meta.get_field(name).column) for name in names)
     is_copy = connection.vendor == "postgresql"
     count = 0
-    chunk: list[tuple] = []
+    chunk: list = []
 
     def flush(cursor) -> None:
         if is_copy:
             buffer = io.StringIO()
-            buffer.writelines("\t".join(map(_copy_value, row)) + "\n" for row in chunk)
+            buffer.writelines(chunk)
             buffer.seek(0)
             cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", buffer)
         else:
@@ -575,7 +586,10 @@ def _insert_rows(model: type[models.Model], names: Sequence[str], rows: Iterable
 
     with connection.cursor() as cursor:
         for row in rows:
-            chunk.append(tuple(value if write is None else write(value) for value, write in zip(row, writers)))
+            if is_copy:
+                chunk.append("\t".join([write(value) for value, write in zip(row, writers)]) + "\n")
+            else:
+                chunk.append(tuple(value if write is None else write(value) for value, write in zip(row, writers)))
             count += 1
             if len(chunk) >= INSERT_CHUNK_ROWS:
                 flush(cursor)
