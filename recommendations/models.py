@@ -14,8 +14,8 @@ class NeighbourList(models.Model):
     sku = models.CharField(max_length=255)
     # SKUs of the nearest variants, nearest first (equal distances in catalogue order).
     neighbours = models.JSONField()
-    # Their distances, same order: the model's float32 values, each written as the shortest
-    # decimal that reads back as the same float32.
+    # Their distances, same order: the model's float32 values, each written with 9 significant
+    # digits, which read back as the same float32.
     distances = models.JSONField()
 
     class Meta:

@@ -237,13 +237,16 @@ def _record_steps(training_id, model_name: str, identifier: str, steps) -> None:
 
 # Variants whose neighbour lists are formatted and sent to the database at once (about 3 kB each).
 STORE_CHUNK_ROWS = 10_000
+# Nine significant digits are enough for any float32 to read back exactly.
+DISTANCE_FORMAT = "{:.9g}".format
 
 
-def _store_neighbours(model: PredictionModel, identifier: str) -> None:
+def _store_neighbours(model: PredictionModel, identifier: str, progress: Progress | None = None) -> None:
     """Write each variant's neighbour list under `identifier`, one row per variant, in chunks:
     COPY on PostgreSQL, batched executemany elsewhere. The JSON texts are assembled from
-    pre-quoted SKUs and the distances' shortest float32 decimals (a million variants have 10⁸
-    of each, too many for a `json.dumps` per list)."""
+    pre-quoted SKUs and the distances written with 9 significant digits, which read back as the
+    same float32 (a million variants have 10⁸ of each, too many for a `json.dumps` per list;
+    numpy's shortest float32 decimals cost three times as long)."""
     skus, neighbour_index, neighbour_distance = model.neighbours()
     table = NeighbourList._meta.db_table
     columns = ("model_identifier", "sku", "neighbours", "distances")
@@ -257,8 +260,7 @@ def _store_neighbours(model: PredictionModel, identifier: str) -> None:
         for start in range(0, len(skus), STORE_CHUNK_ROWS):
             stop = min(start + STORE_CHUNK_ROWS, len(skus))
             neighbours = ["[" + ",".join(row) + "]" for row in quoted[neighbour_index[start:stop]].tolist()]
-            # numpy writes a float32 as the shortest decimal that reads back as the same float32.
-            distances = ["[" + ",".join(row) + "]" for row in neighbour_distance[start:stop].astype(str).tolist()]
+            distances = ["[" + ",".join(map(DISTANCE_FORMAT, row)) + "]" for row in neighbour_distance[start:stop].tolist()]
             if is_copy:
                 buffer = io.StringIO()
                 for sku, neighbour_text, distance_text in zip(own[start:stop], neighbours, distances):
@@ -270,6 +272,8 @@ def _store_neighbours(model: PredictionModel, identifier: str) -> None:
                     f"INSERT INTO {table} ({', '.join(columns)}) VALUES (%s, %s, %s, %s)",
                     zip([identifier] * (stop - start), own[start:stop], neighbours, distances),
                 )
+            if progress is not None:
+                progress(f"stored the neighbour lists of {stop} of {len(skus)} variants", stop / len(skus))
 
 
 def _copy_text(value: str) -> str:
@@ -323,7 +327,7 @@ def model_train(
             model.identifier = identifier
             artefact_write(model, model_name=model_name, identifier=identifier)
             if model_name == "similarity":
-                _store_neighbours(model, identifier)
+                _store_neighbours(model, identifier, progress)
     except NotReadyForTraining as error:
         TrainingFinished.objects.create(
             training_id=started.training_id, outcome=TrainingFinished.Outcome.SKIPPED, error=str(error)

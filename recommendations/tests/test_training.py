@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.utils import timezone
 from django.conf import settings
@@ -18,6 +19,8 @@ from modelstore.models import (
 )
 from modelstore.services import config_version_create
 from recommendations import training
+from recommendations.algorithms.similarity import SimilarityModel
+from recommendations.artefact_store import artefact_read
 from recommendations.models import NeighbourList
 from recommendations.tests.factories import make_catalogue, make_reviews, make_sessions
 from recommendations.training import model_train
@@ -48,11 +51,14 @@ def test_similarity_training_publishes_neighbours_artefact_and_records():
     # One row per variant, nearest first; "2" and "3" tie for "1" and go in catalogue order.
     rows = NeighbourList.objects.filter(model_identifier=outcome.identifier).order_by("sku")
     assert [(row.sku, row.neighbours, row.distances) for row in rows] == [
-        ("1", ["2", "3", "4"], [1.0, 1.0, 2.108185]),
-        ("2", ["1", "3", "4"], [1.0, 1.4142135, 2.4037008]),
-        ("3", ["4", "1", "2"], [0.6666667, 1.0, 1.4142135]),
-        ("4", ["3", "1", "2"], [0.6666667, 2.108185, 2.4037008]),
+        ("1", ["2", "3", "4"], [1, 1, 2.10818505]),
+        ("2", ["1", "3", "4"], [1, 1.41421354, 2.40370083]),
+        ("3", ["4", "1", "2"], [0.666666687, 1, 1.41421354]),
+        ("4", ["3", "1", "2"], [0.666666687, 2.10818505, 2.40370083]),
     ]
+    # Nine digits read back as the model's float32 distances.
+    model = artefact_read(SimilarityModel, model_name="similarity", identifier=outcome.identifier)
+    assert [np.float32(rows[3].distances).tolist()] == model.neighbour_distance[3:4].tolist()
     started = TrainingStarted.objects.get(model_identifier=outcome.identifier)
     assert TrainingFinished.objects.get(training_id=started.training_id).outcome == "COMPLETED"
     statistics = TrainingStatistics.objects.get(model_identifier=outcome.identifier)
