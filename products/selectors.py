@@ -58,7 +58,11 @@ def catalogue_content() -> CatalogueContent:
         row = position.get(sku)
         if row is None:
             continue
-        column = prices.setdefault(code, np.full(n, np.nan))
+        column = prices.get(code)
+        if column is None:
+            # Not setdefault: its default would allocate an n-long array for every price row,
+            # quadratic work (half an hour at a million variants).
+            column = prices[code] = np.full(n, np.nan)
         column[row] = float(price)
 
     types = dict(AttributeType.objects.filter(deleted=False).values_list("id", "type"))

@@ -7,6 +7,7 @@ row is sent again, so re-sending an object changes nothing."""
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
-from django.db import models, transaction
+from django.db import connections, models, transaction
 
 from core.databases import database_for_app
 from core.exceptions import ApplicationError
@@ -511,3 +512,161 @@ def category_upsert_many(*, categories: Sequence[CategoryData]) -> int:
         CategoryAncestor.objects.using(DATABASE).filter(category_id__in=chunk).delete()
     CategoryAncestor.objects.using(DATABASE).bulk_create(closure, batch_size=BATCH_SIZE)
     return len(items)
+
+
+# --- bulk insert of a new catalogue ----------------------------------------------------
+
+# Rows per COPY / executemany call of `catalogue_insert_new`.
+INSERT_CHUNK_ROWS = 50_000
+
+
+def _column_writers(model: type[models.Model], names: Sequence[str], connection) -> list:
+    """For each column, how a Python value becomes what is sent: the value the ORM would send
+    (only datetimes and decimals change; datetimes memoised, a generated catalogue repeats
+    them), and for COPY its text in PostgreSQL's text format."""
+    is_copy = connection.vendor == "postgresql"
+    writers = []
+    for name in names:
+        field = model._meta.get_field(name)
+        if isinstance(field, models.DateTimeField):
+            cache: dict = {}
+
+            def write_datetime(value, field=field, cache=cache):
+                if value not in cache:
+                    prepared = field.get_db_prep_save(value, connection)
+                    cache[value] = _copy_text(prepared) if is_copy else prepared
+                return cache[value]
+
+            writers.append(write_datetime)
+        elif isinstance(field, models.DecimalField):
+            if is_copy:
+                writers.append(lambda value, field=field: _copy_text(field.get_db_prep_save(value, connection)))
+            else:
+                writers.append(lambda value, field=field: field.get_db_prep_save(value, connection))
+        elif is_copy:
+            writers.append(_copy_text)
+        else:
+            writers.append(None)
+    return writers
+
+
+def _copy_text(value) -> str:
+    """A value in PostgreSQL's COPY text format."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _insert_rows(model: type[models.Model], names: Sequence[str], rows: Iterable[tuple]) -> int:
+    """INSERT new rows as they are (no conflict handling): COPY on PostgreSQL, executemany
+    elsewhere, in chunks. Returns the number of rows."""
+    connection = connections[DATABASE]
+    writers = _column_writers(model, names, connection)
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(model._meta.get_field(name).column) for name in names)
+    is_copy = connection.vendor == "postgresql"
+    count = 0
+    chunk: list = []
+
+    def flush(cursor) -> None:
+        if is_copy:
+            buffer = io.StringIO()
+            buffer.writelines(chunk)
+            buffer.seek(0)
+            cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", buffer)
+        else:
+            placeholders = ", ".join(["%s"] * len(names))
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", chunk)
+        chunk.clear()
+
+    with connection.cursor() as cursor:
+        for row in rows:
+            if is_copy:
+                chunk.append("\t".join([write(value) for value, write in zip(row, writers)]) + "\n")
+            else:
+                chunk.append(tuple(value if write is None else write(value) for value, write in zip(row, writers)))
+            count += 1
+            if len(chunk) >= INSERT_CHUNK_ROWS:
+                flush(cursor)
+        if chunk:
+            flush(cursor)
+    return count
+
+
+@transaction.atomic(using=DATABASE, savepoint=False)
+def catalogue_insert_new(
+    *,
+    product_variants: Sequence[ProductVariantData],
+    products: Sequence[ProductData],
+    prices: Sequence[ProductPriceData],
+) -> None:
+    """Store variants, products and prices none of which is stored yet, exactly as the upserts
+    above would store them, but without what only matters for rows already stored (conflict
+    handling, deleting old link rows, marking old translations deleted) and without building
+    model instances: plain COPY / executemany. For a generated catalogue written into an empty
+    database; a key already stored fails with the database's integrity error. Products may not
+    carry translations. Keys must be unique within the call."""
+    if any(item.translations for item in products):
+        raise ValueError("catalogue_insert_new does not store translations")
+    _insert_rows(
+        ProductVariant,
+        ["sku", "ean", "weight", "stock_quantity", "recommendation_weight", "deleted", "create_at", "update_at"],
+        (
+            (
+                i.sku,
+                i.ean,
+                i.weight,
+                i.stock_quantity,
+                i.recommendation_weight,
+                i.deleted,
+                *_time_fields(i.timestamps).values(),
+            )
+            for i in product_variants
+        ),
+    )
+    _insert_rows(
+        AttributeProductVariant,
+        ["product_variant", "attribute"],
+        (
+            (i.sku, target)
+            for i in product_variants
+            if i.attribute_ids is not None
+            for target in dict.fromkeys(i.attribute_ids)
+        ),
+    )
+    _insert_rows(
+        Product,
+        ["id", "published", "category_id", "product_type", "deleted", "create_at", "update_at"],
+        (
+            (i.id, i.published, i.category_id, i.product_type_id, i.deleted, *_time_fields(i.timestamps).values())
+            for i in products
+        ),
+    )
+    _insert_rows(
+        ProductProductVariant,
+        ["product", "product_variant"],
+        ((i.id, sku) for i in products if i.variant_skus is not None for sku in dict.fromkeys(i.variant_skus)),
+    )
+    _insert_rows(
+        ProductPrice,
+        ["id", "price_list_code", "product_variant_sku", "price", "deleted", "create_at", "update_at"],
+        (
+            (
+                i.id,
+                i.price_list_code,
+                i.product_variant_sku,
+                i.price,
+                i.deleted,
+                *_time_fields(i.timestamps).values(),
+            )
+            for i in prices
+        ),
+    )

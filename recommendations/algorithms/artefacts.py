@@ -1,4 +1,4 @@
-"""Reading and writing model artefacts as plain JSON and numpy `.npz` files, never pickle.
+"""Reading and writing model artefacts as plain JSON and numpy `.npz` / `.npy` files, never pickle.
 
 Every failure to read (missing file, truncated archive, wrong keys, wrong model) becomes an
 `ArtefactError` whose message names the file, so the Django side can log it and fall back to the
@@ -63,6 +63,34 @@ def read_arrays(path: Path, required: Sequence[str]) -> dict[str, np.ndarray]:
     missing = [key for key in required if key not in arrays]
     if missing:
         raise ArtefactError(f"artefact file {path} lacks the arrays {missing}")
+    return arrays
+
+
+def array_file(folder: Path, key: str) -> Path:
+    return folder / f"{key}.npy"
+
+
+def write_array_files(folder: Path, arrays: Mapping[str, np.ndarray]) -> None:
+    """One uncompressed `.npy` file per array, so that readers can memory-map them."""
+    for key, array in arrays.items():
+        if np.asarray(array).dtype == object:
+            raise TypeError(f"array {key!r} has dtype object, which cannot be stored without pickle")
+    for key, array in arrays.items():
+        np.save(array_file(folder, key), np.ascontiguousarray(array), allow_pickle=False)
+
+
+def read_array_files(folder: Path, keys: Sequence[str], *, mapped: Sequence[str] = ()) -> dict[str, np.ndarray]:
+    """Load `<key>.npy` for every key; those in `mapped` are memory-mapped read-only (pages
+    shared by every process that maps the same file), the others read into memory."""
+    arrays: dict[str, np.ndarray] = {}
+    for key in keys:
+        path = array_file(folder, key)
+        try:
+            arrays[key] = np.load(path, mmap_mode="r" if key in mapped else None, allow_pickle=False)
+        except FileNotFoundError as error:
+            raise ArtefactError(f"artefact file {path} is missing") from error
+        except (OSError, ValueError, EOFError) as error:
+            raise ArtefactError(f"artefact file {path} is corrupt: {error}") from error
     return arrays
 
 

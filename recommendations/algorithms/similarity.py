@@ -19,6 +19,18 @@ Euclidean distance is 0 anyway, and the factor only states that the space says n
 
 Training does not store all pairs (the original wrote n(n−1)/2 rows): it keeps the vectors and
 each variant's K nearest neighbours. Distances for prediction are computed exactly on the fly.
+
+The K nearest neighbours are found exactly in one of two ways. When the catalogue has few
+*groups* (variants sharing their categorical vector and both masks, as in a shop whose variants
+differ by a handful of brands and colours), the categorical term and both factors are constant
+between two groups, so the nearest members of a group are its Euclidean nearest in the numerical
+space: a k-d tree per group answers them, and a group is skipped once its lower bound (the
+constant term plus the distance to its bounding box) cannot beat a row's K-th distance. Otherwise
+a blocked float32 kernel computes every distance of a chunk of rows and keeps the K smallest.
+Either way the K candidates are recomputed exactly in float64 and sorted (ties by index).
+
+The artefact is one uncompressed `.npy` file per array, so servers memory-map the big ones and
+several worker processes share one copy in the page cache.
 """
 
 from __future__ import annotations
@@ -32,6 +44,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 import torch
+from scipy.spatial import cKDTree
 
 from . import artefacts
 from .base import (
@@ -49,7 +62,32 @@ from .base import (
 )
 from .ranking import CatalogueRows, ranked, returnable_mask, top_n
 
-FORMAT_VERSION = 1
+# 2: one `.npy` file per array (memory-mappable) instead of one `.npz` archive.
+FORMAT_VERSION = 2
+ARRAYS = (
+    "skus",
+    "numerical",
+    "numerical_mask",
+    "categorical_data",
+    "categorical_indices",
+    "categorical_indptr",
+    "categorical_mask",
+    "categorical_offsets",
+    "neighbour_index",
+    "neighbour_distance",
+)
+# Memory-mapped on load: the arrays that grow with the catalogue. The rest are small and copied.
+MAPPED_ARRAYS = ("numerical", "numerical_mask", "categorical_mask", "neighbour_index", "neighbour_distance")
+# The grouped neighbour search is used when there are at most this many groups and no more
+# groups than members per group on average (P² ≤ n); beyond that the per-group loop costs more
+# than the blocked kernel.
+MAX_NEIGHBOUR_GROUPS = 4096
+# Rows of one group searched at once: bounds the candidate and exact-distance buffers
+# (about rows × K × 200 bytes).
+GROUP_CHUNK_ROWS = 8192
+# Above this many pairs the mean distance (a stand-in for unknown SKUs) is estimated from a
+# fixed random sample of this many pairs instead of all of them.
+MEAN_DISTANCE_PAIRS = 2_000_000
 # Below this size the training kernel multiplies dense categorical vectors (BLAS); above it,
 # sparse ones, so a vocabulary of many thousand values does not exhaust memory.
 DENSE_CATEGORICAL_BYTES = 512 * 2**20
@@ -235,25 +273,30 @@ class SimilarityModel(PredictionModel):
         """Exact (float64) distances between model rows left[p] and right[p], element-wise."""
         left = np.asarray(left, dtype=np.int64)
         right = np.asarray(right, dtype=np.int64)
-        distance = np.zeros(len(left))
-        if self.numerical.shape[1]:
-            diff = self.numerical[left] - self.numerical[right]
-            euclid = np.sqrt(np.einsum("ij,ij->i", diff, diff))
-            k = np.count_nonzero(self.numerical_mask[left] & self.numerical_mask[right], axis=1)
-            union = self.numerical_count[left] + self.numerical_count[right] - k
-            distance += euclid * _factor(k, union)
-        if self.categorical.shape[1]:
-            if self.categorical_dense is not None:
-                dense_diff = self.categorical_dense[left] - self.categorical_dense[right]
-                squared = np.einsum("ij,ij->i", dense_diff, dense_diff)
-            else:
-                # Sparse rows: the cost follows the few values per variant, not the vocabulary size.
-                sparse_diff = self.categorical[left] - self.categorical[right]
-                squared = np.asarray(sparse_diff.multiply(sparse_diff).sum(axis=1)).ravel()
-            k = np.count_nonzero(self.categorical_mask[left] & self.categorical_mask[right], axis=1)
-            union = self.categorical_count[left] + self.categorical_count[right] - k
-            distance += np.sqrt(squared) * _factor(k, union)
-        return distance
+        return self._numerical_distances(left, right) + self._categorical_distances(left, right)
+
+    def _numerical_distances(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        if not self.numerical.shape[1]:
+            return np.zeros(len(left))
+        diff = self.numerical[left] - self.numerical[right]
+        euclid = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+        k = np.count_nonzero(self.numerical_mask[left] & self.numerical_mask[right], axis=1)
+        union = self.numerical_count[left] + self.numerical_count[right] - k
+        return euclid * _factor(k, union)
+
+    def _categorical_distances(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        if not self.categorical.shape[1]:
+            return np.zeros(len(left))
+        if self.categorical_dense is not None:
+            dense_diff = self.categorical_dense[left] - self.categorical_dense[right]
+            squared = np.einsum("ij,ij->i", dense_diff, dense_diff)
+        else:
+            # Sparse rows: the cost follows the few values per variant, not the vocabulary size.
+            sparse_diff = self.categorical[left] - self.categorical[right]
+            squared = np.asarray(sparse_diff.multiply(sparse_diff).sum(axis=1)).ravel()
+        k = np.count_nonzero(self.categorical_mask[left] & self.categorical_mask[right], axis=1)
+        union = self.categorical_count[left] + self.categorical_count[right] - k
+        return np.sqrt(squared) * _factor(k, union)
 
     def distances(self, skus: Sequence[str]) -> np.ndarray:
         """Pairwise distance matrix of `skus` (for the diversity ordering). A SKU unknown to the
@@ -286,8 +329,27 @@ class SimilarityModel(PredictionModel):
 
     def neighbours(self) -> tuple[list[str], np.ndarray, np.ndarray]:
         """(skus, neighbour_index n×K int32 into skus, neighbour_distance n×K float32), each row
-        nearest first (ties by index), never containing the row itself."""
+        nearest first (equal distances by index), never containing the row itself. Of several
+        variants tied at the K-th distance, which ones make the list is the search's choice."""
         return list(self.skus), self.neighbour_index, self.neighbour_distance
+
+    def neighbours_of(self, rows: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """The stored neighbour lists of model rows, without computing any distance: (model rows
+        len(rows)×K int32, distances len(rows)×K float32), nearest first."""
+        rows = np.asarray(rows, dtype=np.int64)
+        return np.asarray(self.neighbour_index[rows]), np.asarray(self.neighbour_distance[rows])
+
+    def exact_kth_distances(self, rows: Sequence[int], k: int) -> np.ndarray:
+        """The exact K-th smallest distance of each of `rows` to any other row, by brute force
+        (n distances per row): the reference of the recall benchmark."""
+        n = len(self.skus)
+        everything = np.arange(n)
+        kth = np.empty(len(rows))
+        for position, row in enumerate(rows):
+            distance = self.pair_distances(np.full(n, row), everything)
+            distance[row] = np.inf
+            kth[position] = np.partition(distance, k - 1)[k - 1]
+        return kth
 
     # -- training ---------------------------------------------------------------------------
     @classmethod
@@ -328,14 +390,46 @@ class SimilarityModel(PredictionModel):
         return model, result
 
     def _compute_neighbours(self, progress: Progress | None) -> None:
-        """K nearest neighbours of every row, in row chunks, without any n × n matrix.
-
-        The chunk kernel (`_ChunkKernel`, float32, torch on all cores) only chooses the K
-        candidates; their distances are then recomputed exactly in float64, so the stored values
-        equal what `distances` returns, and re-sorted (ties by index).
-        """
+        """K nearest neighbours of every row, exactly, without any n × n matrix (see the module
+        docstring for the two searches), and the mean distance of all pairs."""
         n = len(self.skus)
         k_neighbours = min(self.params.neighbours, n - 1)
+        groups = _VariantGroups.of(self)
+        if groups is not None:
+            index, distance = groups.neighbours(k_neighbours, progress)
+            self.mean_distance = self._mean_distance()
+        else:
+            index, distance, self.mean_distance = self._blocked_neighbours(k_neighbours, progress)
+        self.neighbour_index = index
+        self.neighbour_distance = distance
+
+    def _exact_sorted(self, rows: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Candidates of `rows` (rows × K) with exact float64 distances, nearest first, ties by index."""
+        own = np.repeat(rows.astype(np.int64), candidates.shape[1])
+        exact = self.pair_distances(own, candidates.ravel()).reshape(candidates.shape)
+        order = np.lexsort((candidates, exact), axis=1)
+        return np.take_along_axis(candidates, order, axis=1), np.take_along_axis(exact, order, axis=1)
+
+    def _mean_distance(self) -> float:
+        """Mean distance over all pairs, or over a fixed random sample of them in a big catalogue
+        (it only stands in for SKUs the model does not know, so a sample is precise enough)."""
+        n = len(self.skus)
+        if n * (n - 1) // 2 <= MEAN_DISTANCE_PAIRS:
+            left, right = np.triu_indices(n, k=1)
+        else:
+            rng = np.random.default_rng(0)
+            left = rng.integers(0, n, MEAN_DISTANCE_PAIRS)
+            right = (left + rng.integers(1, n, MEAN_DISTANCE_PAIRS)) % n  # never the row itself
+        total = 0.0
+        step = 200_000
+        for start in range(0, len(left), step):
+            total += float(self.pair_distances(left[start : start + step], right[start : start + step]).sum())
+        return total / len(left)
+
+    def _blocked_neighbours(self, k_neighbours: int, progress: Progress | None) -> tuple[np.ndarray, np.ndarray, float]:
+        """Every distance of a chunk of rows from the float32 kernel (`_ChunkKernel`, torch on
+        all cores), which only chooses the K candidates; the mean from the same kernel."""
+        n = len(self.skus)
         kernel = _ChunkKernel(self)
         index = np.zeros((n, k_neighbours), dtype=np.int32)
         distance = np.zeros((n, k_neighbours), dtype=np.float32)
@@ -351,22 +445,16 @@ class SimilarityModel(PredictionModel):
                 total += float(block.sum(dim=1).double().sum())
                 block[local, local + start] = float("inf")
                 candidates = torch.topk(block, k_neighbours, dim=1, largest=False, sorted=False).indices.numpy()
-                own = np.repeat(np.arange(start, stop), k_neighbours)
-                exact = self.pair_distances(own, candidates.ravel()).reshape(candidates.shape)
-                order = np.lexsort((candidates, exact), axis=1)
-                index[start:stop] = np.take_along_axis(candidates, order, axis=1)
-                distance[start:stop] = np.take_along_axis(exact, order, axis=1)
+                index[start:stop], distance[start:stop] = self._exact_sorted(np.arange(start, stop), candidates)
                 if progress is not None:
                     progress(f"nearest neighbours of {stop} of {n} variants", stop / n)
-        self.neighbour_index = index
-        self.neighbour_distance = distance
         # From the float32 kernel: the mean only stands in for unknown SKUs, exactness is moot.
-        self.mean_distance = total / (n * (n - 1))
+        return index, distance, total / (n * (n - 1))
 
     # -- artefacts --------------------------------------------------------------------------
     def save(self, folder: Path) -> None:
-        artefacts.write_arrays(
-            folder / "similarity.npz",
+        artefacts.write_array_files(
+            folder,
             {
                 "skus": artefacts.str_array(self.skus),
                 "numerical": self.numerical,
@@ -391,23 +479,9 @@ class SimilarityModel(PredictionModel):
 
     @classmethod
     def load(cls, folder: Path) -> SimilarityModel:
+        """Read an artefact; the arrays that grow with the catalogue stay memory-mapped."""
         manifest = artefacts.read_manifest(folder, cls.name, FORMAT_VERSION)
-        path = folder / "similarity.npz"
-        arrays = artefacts.read_arrays(
-            path,
-            [
-                "skus",
-                "numerical",
-                "numerical_mask",
-                "categorical_data",
-                "categorical_indices",
-                "categorical_indptr",
-                "categorical_mask",
-                "categorical_offsets",
-                "neighbour_index",
-                "neighbour_distance",
-            ],
-        )
+        arrays = artefacts.read_array_files(folder, ARRAYS, mapped=MAPPED_ARRAYS)
         try:
             params = SimilarityParams(**manifest["params"])
             mean_distance = float(manifest["mean_distance"])
@@ -421,23 +495,23 @@ class SimilarityModel(PredictionModel):
             raise artefacts.ArtefactError(f"artefact in {folder} is inconsistent: {error}") from error
         for key in ("numerical", "numerical_mask", "categorical_mask", "neighbour_index", "neighbour_distance"):
             artefacts.require(
-                arrays[key].ndim == 2 and arrays[key].shape[0] == n, f"{path}: {key} does not have one row per sku"
+                arrays[key].ndim == 2 and arrays[key].shape[0] == n, f"{folder}: {key} does not have one row per sku"
             )
         offsets = arrays["categorical_offsets"]
         artefacts.require(
             offsets.ndim == 1
             and len(offsets) == arrays["categorical_mask"].shape[1] + 1
             and (len(offsets) == 0 or offsets[-1] == width),
-            f"{path}: categorical offsets do not match the categorical columns",
+            f"{folder}: categorical offsets do not match the categorical columns",
         )
         artefacts.require(
             arrays["neighbour_index"].shape == arrays["neighbour_distance"].shape,
-            f"{path}: neighbour index and distance shapes differ",
+            f"{folder}: neighbour index and distance shapes differ",
         )
         artefacts.require(
             arrays["neighbour_index"].size == 0
             or (arrays["neighbour_index"].min() >= 0 and arrays["neighbour_index"].max() < n),
-            f"{path}: neighbour index out of range",
+            f"{folder}: neighbour index out of range",
         )
         return cls(
             arrays["skus"].tolist(),
@@ -489,6 +563,31 @@ class SimilarityModel(PredictionModel):
         for source in sources:
             np.minimum(best, self.pair_distances(np.full(len(rows), source), rows), out=best)
         return ranked(candidates, dict(zip(known, (-best).tolist())))
+
+
+def neighbour_recall(
+    rows: np.ndarray, found_index: np.ndarray, found_distance: np.ndarray, exact_kth: np.ndarray
+) -> float:
+    """Recall of neighbour lists against the exact K nearest, counting ties as hits.
+
+    `found_index[r]` is the list of row `rows[r]` (K model rows), `found_distance[r]` their exact
+    distances, `exact_kth[r]` the exact K-th smallest distance of the row to any other row. A
+    listed neighbour is a hit when it is not the row itself, not listed before in the same list,
+    and no farther than the exact K-th distance: with several variants tied at the K-th distance
+    (a catalogue of few attribute patterns has many), any of them is as good as another, so
+    "the same set as the exact search" would penalise a correct list. Mean over all K × rows."""
+    rows = np.asarray(rows, dtype=np.int64)
+    found_index = np.asarray(found_index, dtype=np.int64)
+    if found_index.size == 0:
+        return 1.0
+    order = np.argsort(found_index, axis=1, kind="stable")
+    ordered = np.take_along_axis(found_index, order, axis=1)
+    repeated_sorted = np.zeros(found_index.shape, dtype=bool)
+    repeated_sorted[:, 1:] = ordered[:, 1:] == ordered[:, :-1]
+    repeated = np.zeros(found_index.shape, dtype=bool)
+    np.put_along_axis(repeated, order, repeated_sorted, axis=1)  # the first listing stays a hit
+    hits = (found_index != rows[:, None]) & ~repeated & (np.asarray(found_distance) <= np.asarray(exact_kth)[:, None])
+    return float(hits.mean())
 
 
 class _SpaceFactor:
@@ -609,3 +708,118 @@ class _ChunkKernel:
             squared.clamp_(min=0).sqrt_()
             result.addcmul_(squared, self.categorical_factor.chunk(start, stop, factor))
         return result
+
+
+class _VariantGroups:
+    """The exact grouped neighbour search. A group is a set of variants with the same
+    categorical vector, categorical mask and numerical mask: between a row of group g and any
+    member of group h the categorical term (`offset[g, h]`) and the numerical factor are
+    constants, so the nearest members of h are the Euclidean nearest in the numerical space."""
+
+    def __init__(self, model: SimilarityModel, group_of: np.ndarray, representatives: np.ndarray) -> None:
+        self.model = model
+        self.group_of = group_of
+        order = np.argsort(group_of, kind="stable")
+        bounds = np.searchsorted(group_of[order], np.arange(len(representatives) + 1))
+        self.members = [order[bounds[g] : bounds[g + 1]] for g in range(len(representatives))]
+        count = len(representatives)
+        # The categorical term between two groups, computed by the very function the exact
+        # distances use, so that a stored distance equals `pair_distances` bit for bit.
+        self.offset = np.empty((count, count))
+        step = max(1, 1_000_000 // count)
+        for start in range(0, count, step):
+            stop = min(start + step, count)
+            left = np.repeat(representatives[start:stop], count)
+            right = np.tile(representatives, stop - start)
+            self.offset[start:stop] = model._categorical_distances(left, right).reshape(stop - start, count)
+        mask = model.numerical_mask[representatives].astype(np.float64)
+        shared = mask @ mask.T
+        defined = mask.sum(axis=1)
+        self.numerical_factor = _factor(shared, defined[:, None] + defined[None, :] - shared)
+        # Without numerical columns every member of a group is at the same distance: one zero
+        # column keeps the trees working.
+        self.points = model.numerical if model.numerical.shape[1] else np.zeros((len(group_of), 1))
+        self.low = np.stack([self.points[members].min(axis=0) for members in self.members])
+        self.high = np.stack([self.points[members].max(axis=0) for members in self.members])
+        self._trees: dict[int, cKDTree] = {}
+
+    @classmethod
+    def of(cls, model: SimilarityModel) -> _VariantGroups | None:
+        """The groups of the model's rows, or None when there are too many for this search."""
+        n = len(model.skus)
+        categorical = model.categorical
+        per_row = np.diff(categorical.indptr)
+        width = int(per_row.max()) if n else 0
+        if n * (width + model.numerical_mask.shape[1] + model.categorical_mask.shape[1] + 1) > 100_000_000:
+            return None
+        # A row's sorted value columns, padded with −1; the values' weights follow from them.
+        codes = np.full((n, width), -1, dtype=np.int64)
+        rows = np.repeat(np.arange(n), per_row)
+        codes[rows, np.arange(len(rows)) - np.repeat(categorical.indptr[:-1], per_row)] = categorical.indices
+        key = np.hstack([np.zeros((n, 1), dtype=np.int64), codes, model.numerical_mask, model.categorical_mask])
+        _, representatives, group_of = np.unique(key.astype(np.int64), axis=0, return_index=True, return_inverse=True)
+        count = len(representatives)
+        if count > MAX_NEIGHBOUR_GROUPS or count * count > n:
+            return None
+        return cls(model, group_of.ravel().astype(np.int64), representatives.astype(np.int64))
+
+    def _tree(self, group: int) -> cKDTree:
+        tree = self._trees.get(group)
+        if tree is None:
+            tree = self._trees[group] = cKDTree(self.points[self.members[group]])
+        return tree
+
+    def neighbours(self, k: int, progress: Progress | None) -> tuple[np.ndarray, np.ndarray]:
+        n = len(self.group_of)
+        index = np.zeros((n, k), dtype=np.int32)
+        distance = np.zeros((n, k), dtype=np.float32)
+        done = 0
+        for group, members in enumerate(self.members):
+            group_order = np.argsort(self.offset[group], kind="stable")
+            for start in range(0, len(members), GROUP_CHUNK_ROWS):
+                rows = members[start : start + GROUP_CHUNK_ROWS]
+                candidates = self._candidates(group, rows, group_order, k)
+                # Exact: the numerical term plus the group pair's categorical term, added in
+                # the order `pair_distances` adds them.
+                flat = candidates.ravel()
+                numerical = self.model._numerical_distances(np.repeat(rows, k), flat)
+                exact = (numerical + self.offset[group, self.group_of[flat]]).reshape(candidates.shape)
+                order = np.lexsort((candidates, exact), axis=1)
+                index[rows] = np.take_along_axis(candidates, order, axis=1)
+                distance[rows] = np.take_along_axis(exact, order, axis=1)
+                done += len(rows)
+                if progress is not None:
+                    progress(f"nearest neighbours of {done} of {n} variants", done / n)
+        return index, distance
+
+    def _candidates(self, group: int, rows: np.ndarray, group_order: np.ndarray, k: int) -> np.ndarray:
+        """The K nearest of `rows` (all in `group`) among all other rows, visiting groups in
+        order of their categorical term and skipping those that cannot beat a row's K-th."""
+        best_distance = np.full((len(rows), k), np.inf)
+        best_index = np.full((len(rows), k), -1, dtype=np.int64)
+        points = self.points[rows]
+        for other in group_order:
+            floor = self.offset[group, other]
+            if floor >= best_distance[:, -1].max():
+                break  # the groups left start at least this far away
+            factor = self.numerical_factor[group, other]
+            gap = np.maximum(self.low[other] - points, 0.0) + np.maximum(points - self.high[other], 0.0)
+            lower = floor + factor * np.sqrt(np.einsum("ij,ij->i", gap, gap))
+            # A hair of slack so that rounding in the bound never skips a strictly closer one.
+            active = np.flatnonzero(lower * (1.0 - 1e-12) < best_distance[:, -1])
+            if not len(active):
+                continue
+            members = self.members[other]
+            take = min(k + (other == group), len(members))
+            found_distance, found = self._tree(int(other)).query(points[active], k=np.arange(1, take + 1), workers=-1)
+            found_index = members[found]
+            found_distance = floor + factor * found_distance
+            if other == group:
+                found_distance[found_index == rows[active, None]] = np.inf
+            merged_distance = np.hstack([best_distance[active], found_distance])
+            merged_index = np.hstack([best_index[active], found_index])
+            # The K smallest, with the K-th in the last column (the bound checked above).
+            keep = np.argpartition(merged_distance, k - 1, axis=1)[:, :k]
+            best_distance[active] = np.take_along_axis(merged_distance, keep, axis=1)
+            best_index[active] = np.take_along_axis(merged_index, keep, axis=1)
+        return best_index

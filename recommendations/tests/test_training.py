@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
@@ -17,10 +18,13 @@ from modelstore.models import (
     TrainingStepStarted,
 )
 from recommendations.algorithms.base import TrainingData
-from recommendations.models import Neighbour
+from recommendations.algorithms.similarity import SimilarityModel
+from recommendations.artefact_store import artefact_read
+from recommendations.models import NeighbourList
 from recommendations.services import config_version_create
 from recommendations.tests.factories import make_catalogue, make_reviews, make_sessions
 from recommendations.training import data as training_data
+from recommendations.training import services as training_services
 from recommendations.training.services import model_train
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
@@ -46,18 +50,43 @@ def test_similarity_training_publishes_neighbours_artefact_and_records():
     assert outcome.outcome == "COMPLETED"
     assert LatestIdentifier.objects.get(model_name="similarity").identifier == outcome.identifier
     assert _artefacts("similarity") == [outcome.identifier]
-    rows = list(
-        Neighbour.objects.filter(model_identifier=outcome.identifier, lhs="1")
-        .order_by("rank")
-        .values_list("rhs", "rank")
-    )
-    assert [rhs for rhs, _ in rows] and "1" not in [rhs for rhs, _ in rows]
-    assert Neighbour.objects.filter(model_identifier=outcome.identifier).count() == 4 * 3
+    # One row per variant, nearest first; "2" and "3" tie for "1" and go in catalogue order.
+    rows = NeighbourList.objects.filter(model_identifier=outcome.identifier).order_by("sku")
+    assert [(row.sku, row.neighbours, row.distances) for row in rows] == [
+        ("1", ["2", "3", "4"], [1, 1, 2.10818505]),
+        ("2", ["1", "3", "4"], [1, 1.41421354, 2.40370083]),
+        ("3", ["4", "1", "2"], [0.666666687, 1, 1.41421354]),
+        ("4", ["3", "1", "2"], [0.666666687, 2.10818505, 2.40370083]),
+    ]
+    # Nine digits read back as the model's float32 distances.
+    model = artefact_read(SimilarityModel, model_name="similarity", identifier=outcome.identifier)
+    assert [np.float32(rows[3].distances).tolist()] == model.neighbour_distance[3:4].tolist()
     started = TrainingStarted.objects.get(model_identifier=outcome.identifier)
     assert TrainingFinished.objects.get(training_id=started.training_id).outcome == "COMPLETED"
     statistics = TrainingStatistics.objects.get(model_identifier=outcome.identifier)
     assert statistics.duration > 0 and statistics.peak_memory > 0 and 0 < statistics.peak_memory_percentage < 100
     assert statistics.full_train is True
+
+
+def test_neighbour_lists_store_any_sku_text_exactly(monkeypatch):
+    # Quotes, backslashes, tabs and newlines need escaping in JSON and in COPY's text format;
+    # three chunks of two variants each.
+    monkeypatch.setattr(training_services, "STORE_CHUNK_ROWS", 2)
+    skus = ['a"1', "b\\2", "c\t3", "d\n4", "é5"]
+    make_catalogue({sku: {"product": i, "price": 10 * i} for i, sku in enumerate(skus)})
+    config_version_create(payload={"similarityConfig": {"neighbours": 1}})
+
+    outcome = model_train(model_name="similarity")
+
+    rows = NeighbourList.objects.filter(model_identifier=outcome.identifier).order_by("sku")
+    # Prices 0, 10, 20, 30, 40 normalise to 0, 0.25, 0.5, 0.75, 1: ties go to the lower row.
+    assert [(row.sku, row.neighbours, row.distances) for row in rows] == [
+        ('a"1', ["b\\2"], [0.25]),
+        ("b\\2", ['a"1'], [0.25]),
+        ("c\t3", ["b\\2"], [0.25]),
+        ("d\n4", ["c\t3"], [0.25]),
+        ("é5", ["d\n4"], [0.25]),
+    ]
 
 
 def test_retraining_keeps_current_and_previous_and_removes_older_identifiers():
@@ -70,7 +99,7 @@ def test_retraining_keeps_current_and_previous_and_removes_older_identifiers():
     latest = LatestIdentifier.objects.get(model_name="similarity")
     assert (latest.identifier, latest.previous_identifier) == (third, second)
     assert _artefacts("similarity") == sorted([second, third])
-    assert set(Neighbour.objects.values_list("model_identifier", flat=True).distinct()) == {second, third}
+    assert sorted(NeighbourList.objects.values_list("model_identifier", flat=True)) == sorted([second, third] * 4)
     assert first not in _artefacts("similarity")
 
 
@@ -102,6 +131,7 @@ def test_failing_training_is_recorded_as_failed_and_publishes_nothing(monkeypatc
     assert finished.outcome == "FAILED" and "disk on fire" in finished.error
     assert not LatestIdentifier.objects.exists()
     assert _artefacts("similarity") == []
+    assert not NeighbourList.objects.exists()
 
 
 def test_ease_chooses_lambda_from_the_options_and_records_one_step_per_option():

@@ -2,13 +2,14 @@
 `manage.py train` and by the trainer loop.
 
 A training writes its records (started, one step per hyperparameter combination, finished,
-statistics), its artefact folder (atomically), the similarity neighbour rows, and then switches
+statistics), its artefact folder (atomically), the similarity neighbour lists, and then switches
 the latest identifier in one transaction. Identifiers other than the current and the previous
 one (kept for rollback) are removed afterwards."""
 
 from __future__ import annotations
 
 import io
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from recommendations.algorithms.base import NotReadyForTraining, PredictionModel
 from recommendations.algorithms.registry import get_model_class
 from recommendations.artefact_store import artefact_read, artefact_write, artefacts_remove_except
 from recommendations.config import RecommenderConfig
-from recommendations.models import Neighbour
+from recommendations.models import NeighbourList
 from recommendations.selectors import config_current
 from recommendations.training.data import training_data_build, training_data_mark_current
 from recommendations.training.memory import PeakMemoryMonitor
@@ -114,42 +115,47 @@ def _record_steps(training_id, model_name: str, identifier: str, steps) -> None:
         )
 
 
-def _store_neighbours(model: PredictionModel, identifier: str) -> None:
-    """Write each variant's nearest variants under `identifier`: COPY on PostgreSQL (a 2,188
-    variant shop has 218,800 rows), batched executemany elsewhere."""
+# Variants whose neighbour lists are formatted and sent to the database at once (about 3 kB each).
+STORE_CHUNK_ROWS = 10_000
+# Nine significant digits are enough for any float32 to read back exactly.
+DISTANCE_FORMAT = "{:.9g}".format
+
+
+def _store_neighbours(model: PredictionModel, identifier: str, progress: Progress | None = None) -> None:
+    """Write each variant's neighbour list under `identifier`, one row per variant, in chunks:
+    COPY on PostgreSQL, batched executemany elsewhere. The JSON texts are assembled from
+    pre-quoted SKUs and the distances written with 9 significant digits, which read back as the
+    same float32 (a million variants have 10⁸ of each, too many for a `json.dumps` per list;
+    numpy's shortest float32 decimals cost three times as long)."""
     skus, neighbour_index, neighbour_distance = model.neighbours()
-    sku_array = np.asarray(skus, dtype=object)
-    valid = neighbour_index >= 0
-    rows, ranks = np.nonzero(valid)
-    lhs = sku_array[rows]
-    rhs = sku_array[neighbour_index[rows, ranks]]
-    distances = neighbour_distance[rows, ranks].astype(np.float64).tolist()
-    ranks = ranks.tolist()
-    table = Neighbour._meta.db_table
-    columns = ("model_identifier", "lhs", "rhs", "distance", "rank")
-    connection = connections[router.db_for_write(Neighbour)]
+    table = NeighbourList._meta.db_table
+    columns = ("model_identifier", "sku", "neighbours", "distances")
+    connection = connections[router.db_for_write(NeighbourList)]
+    is_copy = connection.vendor == "postgresql"
+    escape = _copy_text if is_copy else str
+    quoted = np.asarray([escape(json.dumps(sku)) for sku in skus], dtype=object)
+    own = [escape(sku) for sku in skus]
+    identifier_text = escape(identifier)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            buffer = io.StringIO()
-            for left, right, distance, rank in zip(lhs, rhs, distances, ranks):
-                buffer.write(f"{identifier}\t{_copy_text(left)}\t{_copy_text(right)}\t{distance!r}\t{rank}\n")
-            buffer.seek(0)
-            cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
-        else:
-            statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES (%s, %s, %s, %s, %s)"
-            batch = 20_000
-            for start in range(0, len(rows), batch):
-                stop = start + batch
+        for start in range(0, len(skus), STORE_CHUNK_ROWS):
+            stop = min(start + STORE_CHUNK_ROWS, len(skus))
+            neighbours = ["[" + ",".join(row) + "]" for row in quoted[neighbour_index[start:stop]].tolist()]
+            distances = [
+                "[" + ",".join(map(DISTANCE_FORMAT, row)) + "]" for row in neighbour_distance[start:stop].tolist()
+            ]
+            if is_copy:
+                buffer = io.StringIO()
+                for sku, neighbour_text, distance_text in zip(own[start:stop], neighbours, distances):
+                    buffer.write(f"{identifier_text}\t{sku}\t{neighbour_text}\t{distance_text}\n")
+                buffer.seek(0)
+                cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
+            else:
                 cursor.executemany(
-                    statement,
-                    zip(
-                        [identifier] * (stop - start),
-                        lhs[start:stop],
-                        rhs[start:stop],
-                        distances[start:stop],
-                        ranks[start:stop],
-                    ),
+                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES (%s, %s, %s, %s)",
+                    zip([identifier] * (stop - start), own[start:stop], neighbours, distances),
                 )
+            if progress is not None:
+                progress(f"stored the neighbour lists of {stop} of {len(skus)} variants", stop / len(skus))
 
 
 def _copy_text(value: str) -> str:
@@ -168,7 +174,7 @@ def model_publish(*, model_name: str, identifier: str) -> None:
     keep = {identifier} | ({previous} if previous else set())
     artefacts_remove_except(model_name, keep)
     if get_model_class(model_name).provides_neighbours:
-        Neighbour.objects.filter(model_identifier__startswith=f"{model_name}_").exclude(
+        NeighbourList.objects.filter(model_identifier__startswith=f"{model_name}_").exclude(
             model_identifier__in=keep
         ).delete()
 
@@ -205,7 +211,7 @@ def model_train(
             model.identifier = identifier
             artefact_write(model, model_name=model_name, identifier=identifier)
             if model_class.provides_neighbours:
-                _store_neighbours(model, identifier)
+                _store_neighbours(model, identifier, progress)
     except NotReadyForTraining as error:
         TrainingFinished.objects.create(
             training_id=started.training_id, outcome=TrainingFinished.Outcome.SKIPPED, error=str(error)
@@ -218,7 +224,7 @@ def model_train(
             error=f"{type(error).__name__}: {error}",
         )
         artefacts_remove_except(model_name, _identifiers_in_use(model_name))
-        Neighbour.objects.filter(model_identifier=identifier).delete()
+        NeighbourList.objects.filter(model_identifier=identifier).delete()
         raise
     duration = time.monotonic() - begin
 

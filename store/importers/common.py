@@ -4,6 +4,7 @@ that sends payloads through the store service in chunks (the same path as the st
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
 from collections import Counter
@@ -11,8 +12,10 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
 from core.databases import database_for_app
 
@@ -154,3 +157,151 @@ def write_all(items: Iterable[Sourced], report: ImportReport, *, chunk_size: int
         sent = Counter(item.payload["_model_class"] for item in chunk)
         report.loaded.update(stored)
         report.unchanged.update({kind: count - stored.get(kind, 0) for kind, count in sent.items()})
+
+
+# Catalogue payloads the bulk path writes itself; everything else goes through the store.
+BULK_CLASSES = ("ProductVariant", "Product", "ProductPrice")
+# Catalogue payloads converted and inserted at once by the bulk path.
+BULK_CHUNK_SIZE = 100_000
+
+
+def catalogue_is_empty() -> bool:
+    """No variant, product or price stored: the bulk path may insert without upserting."""
+    from products.models import AttributeProductVariant, Product, ProductPrice, ProductProductVariant, ProductVariant
+
+    return not any(
+        model.objects.exists()
+        for model in (ProductVariant, Product, ProductPrice, AttributeProductVariant, ProductProductVariant)
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _trusted_datetime(value: str | None) -> datetime | None:
+    # As the store's DateTimeField reads an ISO string: naive means UTC, aware is moved to UTC.
+    # Cached: a generated catalogue dates all its rows alike.
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _trusted_timestamps(payload: dict, received_at: datetime):
+    from products.services import Timestamps
+
+    return Timestamps(
+        received_at=received_at,
+        create_at=_trusted_datetime(payload.get("create_at")),
+        update_at=_trusted_datetime(payload.get("update_at")),
+    )
+
+
+def _trusted_variant(payload: dict, received_at: datetime):
+    from products.services import ProductVariantData
+
+    attributes = payload.get("attributes")
+    weight = payload.get("weight")
+    return ProductVariantData(
+        sku=payload["sku"],
+        ean=payload.get("ean") or "",
+        weight=float(weight) if weight is not None else None,
+        stock_quantity=int(payload.get("stock_quantity", 0)),
+        recommendation_weight=float(payload.get("recommendation_weight", 0.5)),
+        attribute_ids=tuple(attributes) if attributes is not None else None,
+        timestamps=_trusted_timestamps(payload, received_at),
+        deleted=bool(payload.get("deleted", False)),
+    )
+
+
+def _trusted_product(payload: dict, received_at: datetime):
+    from products.services import ProductData
+
+    variants = payload.get("product_variants")
+    if payload.get("product_translations"):
+        raise ValueError("the bulk path stores no translations")
+    type_id = payload.get("type_id")
+    return ProductData(
+        id=payload["id"],
+        published=bool(payload.get("published", True)),
+        category_id=payload.get("category_id"),
+        product_type_id=type_id if type_id is not None else payload.get("type"),
+        variant_skus=tuple(variants) if variants is not None else None,
+        translations=() if payload.get("product_translations") is not None else None,
+        timestamps=_trusted_timestamps(payload, received_at),
+        deleted=bool(payload.get("deleted", False)),
+    )
+
+
+def _trusted_price(payload: dict, received_at: datetime):
+    from products.services import ProductPriceData
+
+    return ProductPriceData(
+        id=payload["id"],
+        price_list_code=payload["price_list_code"],
+        product_variant_sku=payload.get("product_variant_sku"),
+        # As the store's DecimalField(20, 6, ROUND_HALF_UP) reads a float.
+        price=Decimal(str(payload["price"])).quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP),
+        timestamps=_trusted_timestamps(payload, received_at),
+        deleted=bool(payload.get("deleted", False)),
+    )
+
+
+_TRUSTED = {"ProductVariant": _trusted_variant, "Product": _trusted_product, "ProductPrice": _trusted_price}
+
+
+def write_all_new_catalogue(
+    items: Iterable[Sourced], report: ImportReport, *, chunk_size: int = DEFAULT_CHUNK_SIZE
+) -> None:
+    """`write_all` for payloads from our own generator into an empty catalogue: variants,
+    products and prices (nearly all of a big catalogue) skip the store's validation, which
+    exists for untrusted input, and its upserts, which exist for rows already stored, and are
+    inserted in bulk (`catalogue_insert_new`) as the store would store them. Everything else
+    goes through the store. The caller checks `catalogue_is_empty()` and holds the transaction."""
+    from products.revision import catalogue_revision_bump
+    from products.services import catalogue_insert_new
+
+    received_at = timezone.now()
+    catalogue: dict[str, list] = {name: [] for name in BULK_CLASSES}
+    others: list[Sourced] = []
+
+    def flush_catalogue() -> None:
+        catalogue_insert_new(
+            product_variants=catalogue["ProductVariant"],
+            products=catalogue["Product"],
+            prices=catalogue["ProductPrice"],
+        )
+        for name, rows in catalogue.items():
+            report.loaded[name] += len(rows)
+            rows.clear()
+
+    def flush_others() -> None:
+        stored = store_sourced(others)
+        sent = Counter(item.payload["_model_class"] for item in others)
+        report.loaded.update(stored)
+        report.unchanged.update({kind: count - stored.get(kind, 0) for kind, count in sent.items()})
+        others.clear()
+
+    pending = 0
+    for item in items:
+        kind = item.payload["_model_class"]
+        convert = _TRUSTED.get(kind)
+        if convert is None:
+            others.append(item)
+            if len(others) >= chunk_size:
+                # The catalogue read so far goes first, as it would through the store alone.
+                flush_catalogue()
+                pending = 0
+                flush_others()
+            continue
+        try:
+            catalogue[kind].append(convert(item.payload, received_at))
+        except (KeyError, TypeError, ValueError) as error:
+            raise ImportFailure(item.origin, f"not a payload the bulk path can store: {error}") from None
+        pending += 1
+        if pending >= BULK_CHUNK_SIZE:
+            flush_catalogue()
+            pending = 0
+    flush_catalogue()
+    if others:
+        flush_others()
+    # Servers rebuild their in-memory catalogue when this counter moves.
+    catalogue_revision_bump()

@@ -22,6 +22,8 @@ from recommendations.algorithms.dummy import DummyModel
 from recommendations.algorithms.ease import EASEModel, EASEParams, build_ease_data
 from recommendations.algorithms.popularity import PopularityModel
 from recommendations.algorithms.selection import SelectionModel
+from recommendations.algorithms.similarity import ARRAYS as SIMILARITY_ARRAYS
+from recommendations.algorithms.similarity import MAPPED_ARRAYS as SIMILARITY_MAPPED
 from recommendations.algorithms.similarity import SimilarityData, SimilarityModel, SimilarityParams
 
 SKUS = ["a", "b", "c", "d"]
@@ -122,11 +124,16 @@ def test_missing_artefact_raises_artefact_error(build, tmp_path: Path):
         type(model).load(tmp_path)  # exists but empty
 
 
-@pytest.mark.parametrize("build", [trained_similarity, trained_ease], ids=["similarity", "ease"])
-def test_corrupt_artefacts_raise_artefact_error(build, tmp_path: Path):
+@pytest.mark.parametrize(
+    "build, file_name",
+    # Similarity: one memory-mapped `.npy` per array; EASE: one `.npz` archive.
+    [(trained_similarity, "neighbour_distance.npy"), (trained_ease, "ease.npz")],
+    ids=["similarity", "ease"],
+)
+def test_corrupt_artefacts_raise_artefact_error(build, file_name, tmp_path: Path):
     model = build()
     model.save(tmp_path)
-    archive = next(tmp_path.glob("*.npz"))
+    archive = tmp_path / file_name
     original = archive.read_bytes()
 
     archive.write_bytes(original[: len(original) // 2])
@@ -137,8 +144,11 @@ def test_corrupt_artefacts_raise_artefact_error(build, tmp_path: Path):
     with pytest.raises(ArtefactError, match="missing"):
         type(model).load(tmp_path)
 
-    with zipfile.ZipFile(archive, "w") as broken:
-        broken.writestr("skus.npy", b"not an array")
+    if archive.suffix == ".npz":
+        with zipfile.ZipFile(archive, "w") as broken:
+            broken.writestr("skus.npy", b"not an array")
+    else:
+        archive.write_bytes(b"not an array")
     with pytest.raises(ArtefactError):
         type(model).load(tmp_path)
 
@@ -146,6 +156,27 @@ def test_corrupt_artefacts_raise_artefact_error(build, tmp_path: Path):
     (tmp_path / "manifest.json").write_text("{not json")
     with pytest.raises(ArtefactError, match="JSON"):
         type(model).load(tmp_path)
+
+
+def test_similarity_artefact_is_memory_mapped_and_checked(tmp_path: Path):
+    model = trained_similarity()
+    model.save(tmp_path)
+
+    loaded = SimilarityModel.load(tmp_path)
+
+    assert sorted(path.name for path in tmp_path.glob("*.npy")) == sorted(f"{key}.npy" for key in SIMILARITY_ARRAYS)
+    for key in SIMILARITY_MAPPED:
+        assert isinstance(getattr(loaded, key).base, np.memmap) or isinstance(getattr(loaded, key), np.memmap), key
+    assert loaded.neighbour_index.tolist() == model.neighbour_index.tolist()
+    assert loaded.neighbour_distance.tolist() == model.neighbour_distance.tolist()
+    # A neighbour list of another length than the distances is refused.
+    np.save(tmp_path / "neighbour_distance.npy", model.neighbour_distance[:, :1])
+    with pytest.raises(ArtefactError, match="shapes differ"):
+        SimilarityModel.load(tmp_path)
+    np.save(tmp_path / "neighbour_distance.npy", model.neighbour_distance)
+    np.save(tmp_path / "neighbour_index.npy", model.neighbour_index + 4)
+    with pytest.raises(ArtefactError, match="out of range"):
+        SimilarityModel.load(tmp_path)
 
 
 def test_an_artefact_of_another_model_is_refused(tmp_path: Path):

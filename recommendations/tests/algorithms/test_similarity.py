@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from recommendations.algorithms.base import Catalogue, PredictContext, RecommendationType
-from recommendations.algorithms.similarity import SimilarityData, SimilarityModel, SimilarityParams
+from recommendations.algorithms.similarity import SimilarityData, SimilarityModel, SimilarityParams, neighbour_recall
 
 NAN = float("nan")
 SKUS = ["1", "2", "3", "4"]
@@ -219,3 +219,110 @@ def test_kernel_choice_matches_exact_nearest_neighbours():
     # The chosen 5 are the exact 5 nearest (up to float32 ties at the boundary).
     fifth = np.sort(full, axis=1)[:, 4]
     assert np.all(model.neighbour_distance[:, -1] <= fifth + 1e-5)
+
+
+def grouped_data(n: int = 600) -> SimilarityData:
+    # Few groups (brand × colour × which values are missing), continuous prices: no exact ties.
+    rng = np.random.default_rng(3)
+    brands = ["a", "b", "c"]
+    return SimilarityData(
+        skus=[f"s{i:03d}" for i in range(n)],
+        prices={"A": rng.lognormal(3, 0.5, n)},
+        numerical=np.column_stack([rng.random(n), np.where(rng.random(n) < 0.3, np.nan, rng.random(n))]),
+        categorical=[
+            [frozenset() if rng.random() < 0.2 else frozenset({str(rng.choice(brands))}) for _ in range(n)],
+            [frozenset({str(rng.choice(["red", "blue"]))}) for _ in range(n)],
+        ],
+    )
+
+
+def brute_force_neighbours(model: SimilarityModel, k: int) -> tuple[np.ndarray, np.ndarray]:
+    full = model.distances(model.skus)
+    np.fill_diagonal(full, np.inf)
+    columns = np.broadcast_to(np.arange(len(full)), full.shape)
+    order = np.lexsort((columns, full), axis=1)[:, :k]
+    return order, np.take_along_axis(full, order, axis=1)
+
+
+def test_grouped_search_finds_the_exact_nearest_neighbours(monkeypatch):
+    from recommendations.algorithms import similarity
+
+    monkeypatch.setattr(similarity, "GROUP_CHUNK_ROWS", 50)  # several chunks per group
+    data = grouped_data()
+
+    model, _ = SimilarityModel.fit(data, SimilarityParams(neighbours=20))
+
+    assert similarity._VariantGroups.of(model) is not None  # 24 groups or fewer for 600 rows
+    index, distance = brute_force_neighbours(model, 20)
+    # Exact, unlike the float32 blocked kernel, which may swap near-ties at the K-th place.
+    assert model.neighbour_index.tolist() == index.tolist()
+    assert model.neighbour_distance.tolist() == distance.astype(np.float32).tolist()
+
+
+def test_blocked_kernel_is_used_when_there_are_many_groups(monkeypatch):
+    from recommendations.algorithms import similarity
+
+    monkeypatch.setattr(similarity, "MAX_NEIGHBOUR_GROUPS", 0)
+    data = grouped_data()
+
+    model, _ = SimilarityModel.fit(data, SimilarityParams(neighbours=20))
+
+    assert similarity._VariantGroups.of(model) is None
+    _, distance = brute_force_neighbours(model, 20)
+    # The float32 kernel chooses the candidates: a near-tie at the K-th place may go either way.
+    assert model.neighbour_distance[:, -1] == pytest.approx(distance[:, -1], rel=1e-3)
+
+
+def test_grouped_search_keeps_ties_exact_and_the_variant_out_of_its_own_list():
+    # Eight identical variants and two others: every list of K = 7 is at distance 0.
+    data = SimilarityData(
+        skus=[f"s{i}" for i in range(10)],
+        prices={"A": np.array([1.0] * 8 + [5.0, 9.0])},
+        numerical=np.zeros((10, 0)),
+        categorical=[[frozenset({"x"})] * 10],
+    )
+
+    model, result = SimilarityModel.fit(data, SimilarityParams(neighbours=7))
+
+    assert model.neighbour_distance[:8].tolist() == [[0.0] * 7] * 8
+    for row in range(8):
+        assert sorted(model.neighbour_index[row].tolist()) == [other for other in range(8) if other != row]
+    # Six of the eight tied at distance 1: which six is the search's choice, any is as near.
+    assert model.neighbour_index[9, 0] == 8 and len(set(model.neighbour_index[9, 1:].tolist()) & set(range(8))) == 6
+    assert model.neighbour_distance[9].tolist() == [0.5] + [1.0] * 6
+    # All 45 pairs: 28 at 0, 8 at 0.5 (s8 to s0..s7), 8 at 1 (s9 to s0..s7), 1 at 0.5 (s8–s9).
+    assert result.metrics["mean_distance"] == pytest.approx((8 * 0.5 + 8 * 1.0 + 0.5) / 45)
+
+
+def test_neighbours_of_returns_the_stored_lists_of_the_rows():
+    model, _ = SimilarityModel.fit(numerical_data(), SimilarityParams(neighbours=2))
+
+    index, distance = model.neighbours_of([3, 0])
+
+    assert index.tolist() == [[2, 0], [1, 2]]
+    assert distance[0].tolist() == pytest.approx([2 / 3, NUMERICAL[("1", "4")]])
+    assert distance[1].tolist() == [1.0, 1.0]
+
+
+def test_neighbour_recall_counts_ties_at_the_kth_distance_as_hits():
+    # Row 0's exact distances to rows 1..4 are 1, 2, 2, 3: with K = 2 the K-th distance is 2, so
+    # row 3 is as good a second neighbour as row 2.
+    rows = np.array([0, 0, 0, 0, 0])
+    found_index = np.array([[1, 2], [1, 3], [1, 4], [0, 1], [1, 1]])
+    found_distance = np.array([[1, 2], [1, 2], [1, 3], [0, 1], [1, 1]], dtype=float)
+    exact_kth = np.full(5, 2.0)
+
+    per_list = [
+        neighbour_recall(rows[i : i + 1], found_index[i : i + 1], found_distance[i : i + 1], exact_kth[i : i + 1])
+        for i in range(5)
+    ]
+
+    # exact; tie; one too far; itself listed; one listed twice
+    assert per_list == [1.0, 1.0, 0.5, 0.5, 0.5]
+    assert neighbour_recall(rows, found_index, found_distance, exact_kth) == 0.7
+
+
+def test_exact_kth_distances_are_the_brute_force_kth():
+    model, _ = SimilarityModel.fit(numerical_data(), SimilarityParams(neighbours=3))
+
+    assert model.exact_kth_distances([0, 3], 2).tolist() == pytest.approx([1.0, NUMERICAL[("1", "4")]])

@@ -4,6 +4,8 @@ through the store service, so that every model has signal to learn. See
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -16,7 +18,9 @@ from store.importers.common import (
     ImportReport,
     Sourced,
     both_databases_atomic,
+    catalogue_is_empty,
     write_all,
+    write_all_new_catalogue,
 )
 from store.importers.demo_shop import ShopOptions, ShopStats, generate_shop
 
@@ -41,6 +45,12 @@ class Command(BaseCommand):
         parser.add_argument("--end-date", help="ISO date the history ends at (default: today 00:00 UTC)")
         parser.add_argument("--seed", type=int, default=defaults.seed)
         parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, help="payloads per store call")
+        parser.add_argument(
+            "--through-store",
+            action="store_true",
+            help="send the catalogue through the store service too (slower; the bulk path is used only "
+            "when the catalogue is empty anyway)",
+        )
 
     def handle(self, *args, **options) -> None:
         for name in ("categories", "products", "variants_per_product", "users", "days"):
@@ -70,9 +80,13 @@ class Command(BaseCommand):
         payloads = (
             Sourced(payload, f"generate_demo_shop:{index}") for index, payload in enumerate(generate_shop(shop, stats))
         )
+        payloads = self._with_progress(payloads, shop, stats)
         try:
             with both_databases_atomic():
-                write_all(payloads, report, chunk_size=options["chunk_size"])
+                if not options["through_store"] and catalogue_is_empty():
+                    write_all_new_catalogue(payloads, report, chunk_size=options["chunk_size"])
+                else:
+                    write_all(payloads, report, chunk_size=options["chunk_size"])
         except ImportFailure as error:  # a generator bug, never the user's input
             raise CommandError(str(error)) from None
         for line in report.lines():
@@ -87,3 +101,34 @@ class Command(BaseCommand):
             f"popularity {orders} orders > 0: {orders > 0}"
         )
         self.stdout.write(self.style.SUCCESS(f"demo shop generated (seed {shop.seed})"))
+
+    def _with_progress(self, payloads: Iterable[Sourced], shop: ShopOptions, stats: ShopStats) -> Iterator[Sourced]:
+        """Pass the payloads on, writing a line at every tenth of the variants and of the
+        sessions, and at least every 10 seconds."""
+        variants_total = shop.products * shop.variants_per_product
+        started = last_line = time.monotonic()
+        variants = 0
+        reported = {"variants": 0, "sessions": 0}
+
+        def line(now: float) -> None:
+            elapsed = now - started
+            self.stdout.write(
+                f"progress: {variants:,} of {variants_total:,} variants, {stats.sessions:,} of {shop.sessions:,} "
+                f"sessions, {elapsed:.1f} s"
+            )
+
+        for count, item in enumerate(payloads, start=1):
+            if item.payload["_model_class"] == "ProductVariant":
+                variants += 1
+            yield item
+            if count % 1000:
+                continue  # looking at the clock for every payload costs seconds in a big shop
+            now = time.monotonic()
+            tenths = {
+                "variants": 10 * variants // max(variants_total, 1),
+                "sessions": 10 * stats.sessions // max(shop.sessions, 1),
+            }
+            if any(tenths[key] > reported[key] for key in tenths) or now - last_line >= 10:
+                reported, last_line = tenths, now
+                line(now)
+        line(time.monotonic())
