@@ -22,12 +22,18 @@ w(i) = weighting(p(i), L); d(i) = L − p(i) is how many clicks ago it was last 
    Candidates with sim ≤ 0 are dropped; the neighbours N are the `k` most similar (equal
    similarity: the more recent first).
 3. Item score: score(j) = Σ_{n ∈ N, j ∈ n} sim(s, n) · λ(n), where λ(n) = weighting_score(t)
-   with t = 1 + d of the most recent item of s that n holds:
-       same 1 (the default, as in the paper) · div 1/t · quadratic 1/t² ·
-       log 1/log10(t + 1.7) · linear max(0, 1 − 0.1·t)
-   With `remind` (the default, as in the framework) the items of s keep their scores, so a
-   product seen earlier in the session can come back; the pipeline excludes the viewed one.
-   Only items with a positive score are recommended.
+   with t = 1 + d of the most recent item of s that n holds (t = 1: n holds the last click):
+       div 1/t (the default) · same 1 · quadratic 1/t² · log 1/log10(t + 1.7) ·
+       linear max(0, 1 − 0.1·t)
+   The paper's V-SKNN has no such decay ("same"); the framework's default is "div", which
+   was better for every position weighting on the rsc15-100k validation split
+   (bench/sknn_rsc15.py --split valid: linear/same Recall@20 0.636, MRR@20 0.333; linear/div
+   0.644, 0.350). With `remind` (the default, as in the framework) the items of s keep their
+   scores, so a product seen earlier in the session can come back; the pipeline excludes the
+   viewed one. Only items with a positive score are recommended.
+
+Similarities and scores are rounded to 12 decimals: the same weights summed in another order
+differ in the last bits, which would break ties by noise rather than by the rules above.
 
 Where this differs from session-rec's `VMContextKNN` (all differences are fixes or no-ops for
 the ranking): its "vec" similarity divides the dot product by the number of distinct items of
@@ -257,26 +263,30 @@ class SKNNModel(PredictionModel):
         session_indptr: np.ndarray,
         session_items: np.ndarray,
         params: SKNNParams,
-        item_index: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
-        """Usually built by `fit`, `extend` or `load`. `item_index` (the inverted index) is
-        derived from the sessions when not given."""
+        """An index of the given sessions (row r: `session_ids[r]`, its distinct items
+        `session_items[session_indptr[r]:session_indptr[r + 1]]` ascending, indices into
+        `skus`, and the time of its last click). Usually built by `fit`, `extend` or `load`."""
         self.identifier = ""
         self.params = params
         self.skus = list(skus)
         self.sku_index = {sku: i for i, sku in enumerate(self.skus)}
+        # Row of each indexed session id; `extend` keeps a replaced session's old row as a
+        # dead row (not in the item lists) until a compaction renumbers them.
         self.session_ids = list(session_ids)
         self.session_row = {session_id: row for row, session_id in enumerate(self.session_ids)}
+        self.session_alive = np.ones(len(self.session_ids), dtype=bool)
         self.session_times = np.asarray(session_times, dtype=np.float64)
         self.session_indptr = np.asarray(session_indptr, dtype=np.int64)
         self.session_items = np.asarray(session_items, dtype=np.int32)
-        if item_index is None:
-            item_index = _invert(self.session_indptr, self.session_items, self.session_times, len(self.skus))
-        self.item_indptr, self.item_sessions = item_index
+        self.item_indptr, self.item_sessions = _invert(
+            self.session_indptr, self.session_items, self.session_times, len(self.skus)
+        )
 
     @property
     def n_sessions(self) -> int:
-        return len(self.session_ids)
+        """Indexed sessions (dead rows left by `extend` not counted)."""
+        return int(np.count_nonzero(self.session_alive))
 
     # -- training -------------------------------------------------------------------------
     @classmethod
@@ -316,70 +326,110 @@ class SKNNModel(PredictionModel):
 
         A session whose id is already indexed is replaced by the given one (pass a continued
         session whole, with its new last-click time); a known id with fewer than
-        `min_session_items` distinct items is removed. New SKUs get new item indices. Costs
-        O(stored entries) in numpy copies plus O(new clicks) in Python; when a new session is
-        older than a stored one holding the same item, the inverted index is rebuilt by a sort.
+        `min_session_items` distinct items is removed. New SKUs get new item indices.
+
+        Cost: copies of the stored arrays, lists and dicts (C speed, no Python loop over them)
+        plus a Python loop over the new clicks. A replaced session leaves a dead row behind;
+        when dead entries outnumber the live ones, the index is compacted (rebuilt once, which
+        is amortised over the extensions that made them).
         """
         times = _check_data(data)
-        skus = list(self.skus)
-        item_of = dict(self.sku_index)
-        new_ids, new_times, new_indptr, new_items = _encode(data, times, item_of, skus, self.params.min_session_items)
+        skus = self.skus.copy()
+        sku_index = self.sku_index.copy()
+        new_ids, new_times, new_indptr, new_items = _encode(data, times, sku_index, skus, self.params.min_session_items)
         n_items = len(skus)
+        first_new = len(self.session_ids)
 
-        replaced = [self.session_row[str(i)] for i in data.session_ids if str(i) in self.session_row]
-        keep = np.ones(self.n_sessions, dtype=bool)
-        keep[np.asarray(replaced, dtype=np.int64)] = False
-        lengths = np.diff(self.session_indptr)
-        kept_entries = np.repeat(keep, lengths)
-        kept_lengths = np.concatenate((lengths[keep], np.diff(new_indptr)))
-        session_indptr = np.zeros(len(kept_lengths) + 1, dtype=np.int64)
-        np.cumsum(kept_lengths, out=session_indptr[1:])
-        session_items = np.concatenate((self.session_items[kept_entries], new_items))
-        session_times = np.concatenate((self.session_times[keep], new_times))
-        session_ids = [sid for sid, kept in zip(self.session_ids, keep.tolist()) if kept] + new_ids
+        # Known ids lose their current row; overwriting dict entries (never deleting) keeps
+        # the dict's fast copy path.
+        session_row = self.session_row.copy()
+        alive = self.session_alive.copy()
+        for session_id in map(str, data.session_ids):
+            row = session_row.get(session_id, -1)
+            if row >= 0:
+                alive[row] = False
+                session_row[session_id] = -1
+        session_row.update(zip(new_ids, range(first_new, first_new + len(new_ids))))
+        session_alive = np.concatenate((alive, np.ones(len(new_ids), dtype=bool)))
+        session_times = np.concatenate((self.session_times, new_times))
+        session_indptr = np.concatenate((self.session_indptr, self.session_indptr[-1] + new_indptr[1:]))
+        session_items = np.concatenate((self.session_items, new_items))
 
-        # The inverted index: drop the replaced sessions, renumber the rest (their order holds),
-        # then append the new sessions at the end of their items' lists, which keeps each list
-        # in (time, row) order when every new session is at least as recent as the list's last.
-        renumber = np.cumsum(keep, dtype=np.int64) - 1
-        item_sessions = self.item_sessions[keep[self.item_sessions]]
-        item_sessions = renumber[item_sessions].astype(np.int32)
-        counts = np.bincount(self.session_items[kept_entries], minlength=n_items)
-        old_indptr = np.zeros(n_items + 1, dtype=np.int64)
-        np.cumsum(counts, out=old_indptr[1:])
-        new_rows = np.repeat(np.arange(len(new_ids), dtype=np.int32) + int(keep.sum()), np.diff(new_indptr))
-        entry_times = new_times[new_rows - int(keep.sum())] if len(new_rows) else np.zeros(0)
+        # The item lists: drop the replaced rows, then append the new sessions at the end of
+        # their items' lists, which keeps each list in (time, row) order when every new session
+        # is at least as recent as the last one of the list.
+        died = np.flatnonzero(self.session_alive & ~alive)
+        counts = np.zeros(n_items, dtype=np.int64)
+        counts[: len(self.skus)] = np.diff(self.item_indptr)
+        item_sessions = self.item_sessions
+        if len(died):
+            item_sessions = item_sessions[alive[item_sessions]]
+            dead_items = self.session_items[_ranges(self.session_indptr[died], self.session_indptr[died + 1])]
+            counts -= np.bincount(dead_items, minlength=n_items)
+        indptr = np.zeros(n_items + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        new_rows = np.repeat(np.arange(first_new, first_new + len(new_ids), dtype=np.int32), np.diff(new_indptr))
+        entry_times = session_times[new_rows]
+        # Sorted by (item, time, row): np.insert puts values bound for one position in this order.
         order = np.lexsort((new_rows, entry_times, new_items))
         new_rows, entry_times, entry_items = new_rows[order], entry_times[order], new_items[order]
-        ends = old_indptr[entry_items + 1]
-        last_times = np.where(
-            counts[entry_items] > 0, session_times[item_sessions[np.maximum(ends - 1, 0)]] if len(item_sessions) else 0.0,
-            -np.inf,
-        )
-        if np.all(entry_times >= last_times):
-            item_sessions = np.insert(item_sessions, ends, new_rows)
-            indptr = np.zeros(n_items + 1, dtype=np.int64)
-            np.cumsum(counts + np.bincount(entry_items, minlength=n_items), out=indptr[1:])
-            item_index = (indptr, item_sessions)
-        else:
-            item_index = _invert(session_indptr, session_items, session_times, n_items)
-        return type(self)(skus, session_ids, session_times, session_indptr, session_items, self.params, item_index)
+        positions = indptr[entry_items + 1]
+        last_times = np.full(len(entry_items), -np.inf)
+        filled = counts[entry_items] > 0
+        last_times[filled] = session_times[item_sessions[positions[filled] - 1]]
+        late = entry_times < last_times
+        # A session older than the newest one of an item's list (late data, clock skew) goes
+        # into the list after the sessions of the same time or older (their rows are smaller).
+        # The loop runs over the items of such sessions only.
+        for item in np.unique(entry_items[late]).tolist():
+            start, stop = indptr[item], indptr[item + 1]
+            selected = late & (entry_items == item)
+            positions[selected] = start + np.searchsorted(
+                session_times[item_sessions[start:stop]], entry_times[selected], side="right"
+            )
+        item_sessions = np.insert(item_sessions, positions, new_rows)
+        np.cumsum(counts + np.bincount(entry_items, minlength=n_items), out=indptr[1:])
+
+        model = object.__new__(type(self))
+        model.identifier = ""
+        model.params = self.params
+        model.skus, model.sku_index = skus, sku_index
+        model.session_ids, model.session_row, model.session_alive = self.session_ids + new_ids, session_row, session_alive
+        model.session_times, model.session_indptr, model.session_items = session_times, session_indptr, session_items
+        model.item_indptr, model.item_sessions = indptr, item_sessions
+        if len(session_items) - len(item_sessions) > len(item_sessions):
+            return model.compacted()
+        return model
+
+    def compacted(self) -> "SKNNModel":
+        """The same index without the dead rows `extend` leaves behind (rows renumbered)."""
+        if self.session_alive.all():
+            return self
+        rows = np.flatnonzero(self.session_alive)
+        lengths = np.diff(self.session_indptr)[rows]
+        indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        items = self.session_items[_ranges(self.session_indptr[rows], self.session_indptr[rows + 1])]
+        ids = [self.session_ids[row] for row in rows.tolist()]
+        return type(self)(self.skus, ids, self.session_times[rows], indptr, items, self.params)
 
     # -- artefacts --------------------------------------------------------------------------
     def save(self, folder: Path) -> None:
+        """Write the live sessions (an extended model is compacted first)."""
+        model = self.compacted()
         artefacts.write_arrays(
             folder / ARRAYS_FILE,
             {
-                "skus": artefacts.str_array(self.skus),
-                "session_ids": artefacts.str_array(self.session_ids),
-                "session_times": self.session_times,
-                "session_indptr": self.session_indptr,
-                "session_items": self.session_items,
+                "skus": artefacts.str_array(model.skus),
+                "session_ids": artefacts.str_array(model.session_ids),
+                "session_times": model.session_times,
+                "session_indptr": model.session_indptr,
+                "session_items": model.session_items,
             },
         )
         artefacts.write_manifest(
-            folder, self.name, FORMAT_VERSION, params=asdict(self.params),
-            sessions=self.n_sessions, items=len(self.skus), index_entries=int(len(self.session_items)),
+            folder, self.name, FORMAT_VERSION, params=asdict(model.params),
+            sessions=model.n_sessions, items=len(model.skus), index_entries=int(len(model.session_items)),
         )
 
     @classmethod

@@ -260,24 +260,91 @@ def test_extend_removes_a_known_session_that_is_now_too_short():
 
     extended = model.extend(SKNNData(["s4"], [["a", "a"]], [60.0]))
 
-    assert "s4" not in extended.session_ids
+    assert extended.n_sessions == 3 and "s4" not in extended.compacted().session_ids
     assert [s for s, _ in neighbours_of(extended, "a", "c")] == ["s1", "s3"]
 
 
-@pytest.mark.parametrize("new_time", [60.0, 25.0], ids=["newest (append)", "older than stored (rebuild)"])
-def test_extend_equals_a_fit_on_all_sessions(new_time):
+@pytest.mark.parametrize(
+    "new",
+    [
+        {"s3": (["c", "d", "e", "h"], 60.0), "s7": (["h", "a"], 61.0), "s8": (["b"], 60.0)},
+        # Older than stored sessions of the same items (e: s4 at 40; a: s4 at 40), or as old.
+        {"s3": (["c", "d", "e", "h"], 25.0), "s7": (["h", "a"], 26.0), "s8": (["b"], 25.0)},
+        {"s3": (["c", "d", "e", "h"], 40.0), "s7": (["a", "e"], 5.0), "s8": (["a", "b"], 70.0)},
+    ],
+    ids=["newest (appended)", "older than stored (inserted)", "mixed and equal times"],
+)
+def test_extend_equals_a_fit_on_all_sessions(new):
     model = fitted()
-    new = {"s3": (["c", "d", "e", "h"], new_time), "s7": (["h", "a"], new_time + 1), "s8": (["b"], new_time)}
 
     extended = model.extend(data(new))
 
     merged = {key: value for key, value in SESSIONS.items() if key not in new} | new
     refitted = fitted_on(merged)
-    assert extended.session_ids == refitted.session_ids
-    for name in ("session_times", "session_indptr", "session_items", "item_indptr", "item_sessions"):
-        assert getattr(extended, name).tolist() == getattr(refitted, name).tolist(), name
-    for history in [("a", "c"), ("h",), ("d", "b", "h")]:
+    for history in [("a", "c"), ("h",), ("d", "b", "h"), ("e",)]:
+        assert neighbours_of(extended, *history) == neighbours_of(refitted, *history)
         assert scores_of(extended, *history) == scores_of(refitted, *history)
+    # The replaced s3 left a dead row, which compaction removes.
+    assert extended.session_alive.tolist() == [True, True, False, True, True, True, True, True]
+    assert extended.n_sessions == 7
+    compacted = extended.compacted()
+    assert compacted.session_ids == refitted.session_ids
+    for name in ("session_times", "session_indptr", "session_items", "item_indptr", "item_sessions"):
+        assert getattr(compacted, name).tolist() == getattr(refitted, name).tolist(), name
+
+
+def index_by_sku(model: SKNNModel) -> tuple:
+    """The index in SKUs and session ids: each session's time and SKUs, each SKU's sessions."""
+    sessions = [
+        (session_id, float(model.session_times[r]),
+         sorted(model.skus[i] for i in model.session_items[model.session_indptr[r] : model.session_indptr[r + 1]]))
+        for r, session_id in enumerate(model.session_ids)
+    ]
+    lists = {
+        sku: [model.session_ids[r] for r in model.item_sessions[model.item_indptr[i] : model.item_indptr[i + 1]]]
+        for i, sku in enumerate(model.skus)
+    }
+    return sessions, {sku: rows for sku, rows in lists.items() if rows}
+
+
+def test_repeated_random_extensions_equal_a_fit_on_all_sessions():
+    rng = np.random.default_rng(3)
+    skus = [f"i{n}" for n in range(12)]
+
+    def random_sessions(ids) -> dict[str, tuple[list[str], float]]:
+        return {
+            session_id: ([str(sku) for sku in rng.choice(skus, size=int(rng.integers(1, 5)))], float(rng.integers(0, 30)))
+            for session_id in ids
+        }
+
+    stored = random_sessions([f"s{n}" for n in range(30)])
+    model = fitted_on(stored)
+    for batch in range(6):
+        # Known and new ids, times older and newer than the stored ones.
+        ids = [f"s{n}" for n in rng.choice(40 + 5 * batch, size=6, replace=False)]
+        new = random_sessions(ids)
+        model = model.extend(data(new))
+        stored = {key: value for key, value in stored.items() if key not in new} | new
+
+    refitted = fitted_on(stored)
+    # Item indices differ (an extension numbers new SKUs as it meets them), so compare by SKU.
+    assert index_by_sku(model.compacted()) == index_by_sku(refitted)
+    for sku in skus:
+        assert neighbours_of(model, sku, "i0") == neighbours_of(refitted, sku, "i0")
+
+
+def test_dead_rows_are_compacted_once_they_outnumber_the_live_entries():
+    model = fitted()
+
+    # Each extension replaces s1 (3 entries); the live index holds 11 entries.
+    for step in range(1, 4):
+        model = model.extend(SKNNData(["s1"], [["a", "b", "c"]], [100.0 + step]))
+        assert model.n_sessions == 5
+    assert np.count_nonzero(~model.session_alive) == 3  # 9 dead entries, 11 live
+    model = model.extend(SKNNData(["s1"], [["a", "b", "c"]], [104.0]))
+    assert model.session_alive.all() and len(model.session_ids) == 5  # 12 > 11: compacted
+    assert model.session_ids == ["s2", "s3", "s4", "s5", "s1"]
+    assert neighbours_of(model, "b")[0] == ("s1", 1.0)
 
 
 def fitted_on(sessions: dict[str, tuple[list[str], float]]) -> SKNNModel:
