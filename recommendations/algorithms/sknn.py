@@ -251,7 +251,9 @@ class Neighbours:
 class SKNNModel(PredictionModel):
     name = "sknn"
     title = "Session kNN"
-    description = "Session-based: what past sessions like the current one visited, its latest clicks weighted most (V-SKNN)."
+    description = (
+        "Session-based: what past sessions like the current one visited, its latest clicks weighted most (V-SKNN)."
+    )
     supports = serves_all_retrieval() | serves_all_scoring()
     needs_training = True
 
@@ -266,7 +268,7 @@ class SKNNModel(PredictionModel):
     ) -> None:
         """An index of the given sessions (row r: `session_ids[r]`, its distinct items
         `session_items[session_indptr[r]:session_indptr[r + 1]]` ascending, indices into
-        `skus`, and the time of its last click). Usually built by `fit`, `extend` or `load`."""
+        `skus`, and the time of its last click), as `fit`, `load` and `compacted` build it."""
         self.identifier = ""
         self.params = params
         self.skus = list(skus)
@@ -326,7 +328,8 @@ class SKNNModel(PredictionModel):
 
         A session whose id is already indexed is replaced by the given one (pass a continued
         session whole, with its new last-click time); a known id with fewer than
-        `min_session_items` distinct items is removed. New SKUs get new item indices.
+        `min_session_items` distinct items is removed. New SKUs get new item indices. The new
+        model keeps this one's `identifier` (it extends the same training).
 
         Cost: copies of the stored arrays, lists and dicts (C speed, no Python loop over them)
         plus a Python loop over the new clicks. A replaced session leaves a dead row behind;
@@ -390,11 +393,13 @@ class SKNNModel(PredictionModel):
         item_sessions = np.insert(item_sessions, positions, new_rows)
         np.cumsum(counts + np.bincount(entry_items, minlength=n_items), out=indptr[1:])
 
+        # Assembled without __init__, which would rebuild the dicts and the item lists.
         model = object.__new__(type(self))
-        model.identifier = ""
+        model.identifier = self.identifier
         model.params = self.params
         model.skus, model.sku_index = skus, sku_index
-        model.session_ids, model.session_row, model.session_alive = self.session_ids + new_ids, session_row, session_alive
+        model.session_ids, model.session_row = self.session_ids + new_ids, session_row
+        model.session_alive = session_alive
         model.session_times, model.session_indptr, model.session_items = session_times, session_indptr, session_items
         model.item_indptr, model.item_sessions = indptr, item_sessions
         if len(session_items) - len(item_sessions) > len(item_sessions):
@@ -411,7 +416,9 @@ class SKNNModel(PredictionModel):
         np.cumsum(lengths, out=indptr[1:])
         items = self.session_items[_ranges(self.session_indptr[rows], self.session_indptr[rows + 1])]
         ids = [self.session_ids[row] for row in rows.tolist()]
-        return type(self)(self.skus, ids, self.session_times[rows], indptr, items, self.params)
+        model = type(self)(self.skus, ids, self.session_times[rows], indptr, items, self.params)
+        model.identifier = self.identifier
+        return model
 
     # -- artefacts --------------------------------------------------------------------------
     def save(self, folder: Path) -> None:
@@ -438,7 +445,9 @@ class SKNNModel(PredictionModel):
         disagree with them."""
         manifest = artefacts.read_manifest(folder, cls.name, FORMAT_VERSION)
         path = folder / ARRAYS_FILE
-        arrays = artefacts.read_arrays(path, ["skus", "session_ids", "session_times", "session_indptr", "session_items"])
+        arrays = artefacts.read_arrays(
+            path, ["skus", "session_ids", "session_times", "session_indptr", "session_items"]
+        )
         try:
             params = SKNNParams(**dict(manifest["params"]))
             expected = (int(manifest["sessions"]), int(manifest["items"]), int(manifest["index_entries"]))
@@ -453,7 +462,8 @@ class SKNNModel(PredictionModel):
         require(skus.ndim == 1 and session_ids.ndim == 1, f"{path}: skus and session_ids must be vectors")
         require(times.shape == (n_sessions,) and times.dtype.kind == "f" and bool(np.all(np.isfinite(times))),
                 f"{path}: session_times must be {n_sessions} finite floats")
-        require(indptr.shape == (n_sessions + 1,) and indptr.dtype.kind in "iu", f"{path}: session_indptr has the wrong shape")
+        require(indptr.shape == (n_sessions + 1,) and indptr.dtype.kind in "iu",
+                f"{path}: session_indptr has the wrong shape")
         require(items.ndim == 1 and items.dtype.kind in "iu", f"{path}: session_items must be an integer vector")
         require(int(indptr[0]) == 0 and int(indptr[-1]) == len(items) and bool(np.all(np.diff(indptr) >= 1)),
                 f"{path}: session_indptr does not delimit non-empty sessions of session_items")

@@ -240,10 +240,12 @@ def test_extend_makes_a_new_session_count_and_leaves_the_old_model_unchanged():
 def test_extend_replaces_a_continued_session():
     model = fitted()
 
+    model.identifier = "sknn-1"
     # s2 (b, d) went on to c: it now holds c, and is the most recent session.
     extended = model.extend(SKNNData(["s2"], [["b", "d", "c"]], [70.0]))
 
-    assert extended.n_sessions == 5
+    assert extended.n_sessions == 5 and extended.identifier == "sknn-1"
+    assert neighbours_of(model, "a", "c") == [("s1", pytest.approx(1.9)), ("s3", 1.0), ("s4", pytest.approx(0.9))]
     assert neighbours_of(extended, "a", "c") == [
         ("s1", pytest.approx(1.9)), ("s2", 1.0), ("s3", 1.0), ("s4", pytest.approx(0.9))
     ]
@@ -313,7 +315,9 @@ def test_repeated_random_extensions_equal_a_fit_on_all_sessions():
 
     def random_sessions(ids) -> dict[str, tuple[list[str], float]]:
         return {
-            session_id: ([str(sku) for sku in rng.choice(skus, size=int(rng.integers(1, 5)))], float(rng.integers(0, 30)))
+            session_id: (
+                [str(sku) for sku in rng.choice(skus, size=int(rng.integers(1, 5)))], float(rng.integers(0, 30))
+            )
             for session_id in ids
         }
 
