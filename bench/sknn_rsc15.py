@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> None:
                 )
                 served = [index[sku] for sku in model.retrieve(excluded, CUTOFF)]
                 product_page.add(items[keep], scores[keep], n_items - 1, target, served)
-        if args.online and test.session_ids[r]:
+        if args.online:
             started = time.perf_counter()
             model = model.extend(SKNNData([f"test-{test.session_ids[r]}"], [session], [test.times[r]]))
             extend_ms.append(1000 * (time.perf_counter() - started))
