@@ -25,6 +25,7 @@ from recommendations.algorithms.selection import SelectionModel
 from recommendations.algorithms.similarity import ARRAYS as SIMILARITY_ARRAYS
 from recommendations.algorithms.similarity import MAPPED_ARRAYS as SIMILARITY_MAPPED
 from recommendations.algorithms.similarity import SimilarityData, SimilarityModel, SimilarityParams
+from recommendations.algorithms.sknn import SKNNData, SKNNModel
 
 SKUS = ["a", "b", "c", "d"]
 CATALOGUE = Catalogue.build(
@@ -48,6 +49,11 @@ def trained_similarity() -> PredictionModel:
 def trained_ease() -> PredictionModel:
     triplets = [("u1", "a", 1), ("u1", "b", 1), ("u2", "a", 1), ("u2", "b", 1), ("u3", "c", 1), ("u3", "d", 1)]
     return EASEModel.fit(build_ease_data(triplets), EASEParams(l2_options=(1.0,)))[0]
+
+
+def trained_sknn() -> PredictionModel:
+    sessions = SKNNData(["u1", "u2", "u3"], [["a", "b"], ["c", "a"], ["c", "d"]], [1.0, 2.0, 3.0])
+    return SKNNModel.fit(sessions)[0]
 
 
 # name → (build the model, the request, expected retrieval of 10, candidates, expected scoring order)
@@ -87,6 +93,13 @@ CASES: dict[str, tuple[Callable[[], PredictionModel], PredictContext, list[str] 
         ["c", "b"],
         ["b", "c"],
     ),
+    "sknn": (
+        trained_sknn,
+        PredictContext(RecommendationType.PRODUCT_DETAIL, CATALOGUE, session_history=("a",), exclude=frozenset({"a"})),
+        ["b", "c"],  # u1 and u2 hold "a" (similarity 1 each): b and c score 1, by item index
+        ["d", "zz", "c", "b"],
+        ["c", "b", "d", "zz"],  # d is known but no neighbour holds it: 0, before the unknown zz
+    ),
 }
 
 
@@ -114,7 +127,7 @@ def test_train_save_load_predict(name: str, tmp_path: Path):
     assert loaded.can_serve(context.recommendation_type, Phase.RETRIEVAL)
 
 
-@pytest.mark.parametrize("build", [trained_similarity, trained_ease], ids=["similarity", "ease"])
+@pytest.mark.parametrize("build", [trained_similarity, trained_ease, trained_sknn], ids=["similarity", "ease", "sknn"])
 def test_missing_artefact_raises_artefact_error(build, tmp_path: Path):
     model = build()
 
@@ -126,9 +139,9 @@ def test_missing_artefact_raises_artefact_error(build, tmp_path: Path):
 
 @pytest.mark.parametrize(
     "build, file_name",
-    # Similarity: one memory-mapped `.npy` per array; EASE: one `.npz` archive.
-    [(trained_similarity, "neighbour_distance.npy"), (trained_ease, "ease.npz")],
-    ids=["similarity", "ease"],
+    # Similarity: one memory-mapped `.npy` per array; EASE and session-kNN: one `.npz` archive.
+    [(trained_similarity, "neighbour_distance.npy"), (trained_ease, "ease.npz"), (trained_sknn, "sknn.npz")],
+    ids=["similarity", "ease", "sknn"],
 )
 def test_corrupt_artefacts_raise_artefact_error(build, file_name, tmp_path: Path):
     model = build()
