@@ -86,6 +86,7 @@ class SessionSequences:
     skus: list[str]
     sequences: list[np.ndarray]  # indices into `skus`, oldest view first
     start_times: np.ndarray  # POSIX seconds of each session's first view
+    end_times: np.ndarray  # POSIX seconds of each session's last view
 
 
 def session_sequences(
@@ -101,6 +102,7 @@ def session_sequences(
     item_index: dict[str, int] = {}
     grouped: dict[str, list[int]] = defaultdict(list)
     starts: dict[str, float] = {}
+    ends: dict[str, float] = {}
     for session_id, sku, when in (
         queryset.order_by("session_id", "create_at", "id")
         .values_list("session_id", "product_variant_sku", "create_at")
@@ -109,13 +111,16 @@ def session_sequences(
         if sku not in known_skus:
             continue
         grouped[session_id].append(item_index.setdefault(sku, len(item_index)))
-        starts.setdefault(session_id, when.timestamp())
+        stamp = when.timestamp()
+        starts.setdefault(session_id, stamp)
+        ends[session_id] = stamp
     session_ids = sorted(grouped, key=lambda s: (starts[s], s))
     return SessionSequences(
         session_ids=session_ids,
         skus=list(item_index),
         sequences=[np.asarray(grouped[s], dtype=np.int64) for s in session_ids],
         start_times=np.asarray([starts[s] for s in session_ids], dtype=np.float64),
+        end_times=np.asarray([ends[s] for s in session_ids], dtype=np.float64),
     )
 
 

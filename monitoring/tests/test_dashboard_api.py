@@ -14,7 +14,8 @@ pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
 RANGE = {"date_from": "2024-03-10T11:58:00.000Z", "date_to": "2024-03-10T12:00:01.000Z"}
 MODEL_KEYS = {"name", "title", "description", "disabled", "canBeTrained", "isReadyForTraining", "isTrained"}
-FIVE = ["selection", "popularity", "similarity", "gru4rec", "ease"]
+# The contract's five, in its order, then the models this service added (session-kNN).
+FIVE = ["selection", "popularity", "similarity", "gru4rec", "ease", "sknn"]
 PERFORMANCE_KEYS = {
     "hitRate",
     "futureHitRate",

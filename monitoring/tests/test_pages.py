@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from conftest import ALL_DATABASES
 from modelstore.models import ConfigVersion, TrainerQueueItem, TrainingFinished, TrainingStarted
 from monitoring.forms import EDITABLE_CASCADES
+from recommendations.algorithms.registry import MODELS
 from monitoring.tests.factories import click, prediction
 from recommendations.selectors import config_current
 from recommendations.services import config_version_create
@@ -35,13 +36,15 @@ def _form_data(config=None) -> dict:
         "ordering_size": config.ordering_size,
         "diversity_weight": config.diversity_weight,
     }
-    for name in ("selection", "popularity", "similarity", "gru4rec", "ease"):
-        if not config.is_disabled(name):
+    for name, model in MODELS.items():
+        if not model.is_last_resort and not config.is_disabled(name):
             data[f"enabled_{name}"] = "on"
     for name in EDITABLE_CASCADES:
         data[name] = ", ".join(getattr(config, name))
-    for section in ("ease_config", "gru4rec_config", "similarity_config", "popularity_config"):
-        for key, value in getattr(config, section).__dict__.items():
+    for model in MODELS.values():
+        if model.options is None:
+            continue
+        for key, value in getattr(config, model.options_key()).__dict__.items():
             if isinstance(value, tuple):
                 value = ", ".join(str(v) for v in value)
             data[key] = "" if value is None else value

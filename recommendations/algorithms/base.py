@@ -91,6 +91,8 @@ class SessionData:
     sessions: list[np.ndarray]
     session_start_times: np.ndarray | None = None
     session_ids: list[str] | None = None
+    # The time of each session's last view, when known (same unit as the start times).
+    session_end_times: np.ndarray | None = None
 
 
 class ArtefactError(Exception):
@@ -177,6 +179,9 @@ class PredictContext:
     exclude: frozenset[str] = frozenset()
     seed: int | None = None
     requester: RequesterHistory | None = None
+    # The request's own session (None: anonymous), so a model that indexes live sessions does not
+    # take the session for its own neighbour.
+    session_id: str | None = None
 
 
 Progress = Callable[[str, float], None]
@@ -223,6 +228,9 @@ class PredictionModel:
     provides_distances: ClassVar[bool] = False
     # It offers `neighbours()`, stored in the similarity database when it is trained.
     provides_neighbours: ClassVar[bool] = False
+    # It takes the sessions stored since its training (`extended_with(sessions)`), so that a
+    # session from a minute ago already counts; the server calls it about once a second.
+    follows_live_sessions: ClassVar[bool] = False
 
     identifier: str = ""
 

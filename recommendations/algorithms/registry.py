@@ -15,11 +15,12 @@ from .gru4rec import GRU4RecModel
 from .popularity import PopularityModel
 from .selection import SelectionModel
 from .similarity import SimilarityModel
+from .sknn import SKNNModel
 
 # In the order the dashboard lists them (simplest first), as the original did.
 MODELS: dict[str, type[PredictionModel]] = {
     model.name: model
-    for model in (DummyModel, SelectionModel, PopularityModel, SimilarityModel, GRU4RecModel, EASEModel)
+    for model in (DummyModel, SelectionModel, PopularityModel, SimilarityModel, GRU4RecModel, EASEModel, SKNNModel)
 }
 
 

@@ -71,7 +71,11 @@ from .base import (
     PredictContext,
     PredictionModel,
     Progress,
+    SessionData,
+    TrainingData,
+    TrainingRequirement,
     TrainingResult,
+    option,
     serves_all_retrieval,
     serves_all_scoring,
 )
@@ -98,6 +102,30 @@ class SKNNData:
     session_ids: Sequence[str]
     sessions: Sequence[Sequence[str]]
     times: np.ndarray | Sequence[float]
+
+
+@dataclass(frozen=True)
+class SKNNOptions:
+    """The `sknnConfig` section of the config."""
+
+    neighbour_sessions: int = option(
+        100,
+        title="Neighbour sessions",
+        bounds=(1, 10_000),
+        description="How many of the most similar past sessions vote for the next items (k).",
+    )
+    sampled_sessions: int = option(
+        500,
+        title="Sampled sessions",
+        bounds=(1, 100_000),
+        description="Neighbours are chosen among this many of the most recent past sessions sharing an item.",
+    )
+    min_session_items: int = option(
+        1,
+        title="Minimum session items",
+        bounds=(1, 100),
+        description="Sessions with fewer distinct products are not indexed.",
+    )
 
 
 @dataclass(frozen=True)
@@ -167,6 +195,21 @@ def score_decay(weighting_score: str, steps: np.ndarray) -> np.ndarray:
     if weighting_score == "linear":
         return np.maximum(1.0 - 0.1 * steps, 0.0)
     raise ValueError(f"unknown weighting_score {weighting_score!r}")
+
+
+def sknn_data(data: SessionData) -> SKNNData:
+    """The index's input from session data: SKUs per session, each session's id (a made-up one
+    when the data have none) and the time of its last click (else of its first)."""
+    times = data.session_end_times if data.session_end_times is not None else data.session_start_times
+    if times is None:
+        times = np.arange(len(data.sessions), dtype=np.float64)
+    ids = data.session_ids if data.session_ids is not None else [f"session-{k}" for k in range(len(data.sessions))]
+    skus = np.asarray(data.skus, dtype=object)
+    return SKNNData(
+        session_ids=list(ids),
+        sessions=[skus[np.asarray(session, dtype=np.int64)].tolist() for session in data.sessions],
+        times=np.asarray(times, dtype=np.float64),
+    )
 
 
 def _check_data(data: SKNNData) -> np.ndarray:
@@ -258,6 +301,20 @@ class SKNNModel(PredictionModel):
     )
     supports = serves_all_retrieval() | serves_all_scoring()
     needs_training = True
+    colour = "#14b8a6"
+    options = SKNNOptions
+    training_data = TrainingData.SESSIONS
+    # Ready as soon as one session has two views: nothing to learn beyond the index.
+    training_requirement = TrainingRequirement(counted="views", minimum=2)
+    follows_live_sessions = True
+
+    @classmethod
+    def params_from_options(cls, options: SKNNOptions) -> SKNNParams:
+        return SKNNParams(
+            k=options.neighbour_sessions,
+            sample_size=options.sampled_sessions,
+            min_session_items=options.min_session_items,
+        )
 
     def __init__(
         self,
@@ -295,9 +352,11 @@ class SKNNModel(PredictionModel):
     # -- training -------------------------------------------------------------------------
     @classmethod
     def fit(
-        cls, data: SKNNData, params: SKNNParams | None = None, progress: Progress | None = None
+        cls, data: SKNNData | SessionData, params: SKNNParams | None = None, progress: Progress | None = None
     ) -> tuple[SKNNModel, TrainingResult]:
         params = params or SKNNParams()
+        if isinstance(data, SessionData):
+            data = sknn_data(data)
         report = progress or (lambda message, fraction: None)
         started = time.perf_counter()
         report("indexing sessions", 0.0)
@@ -323,6 +382,10 @@ class SKNNModel(PredictionModel):
             },
         )
         return model, result
+
+    def extended_with(self, sessions: SessionData) -> SKNNModel:
+        """`extend` with sessions as the Django side reads them."""
+        return self.extend(sknn_data(sessions))
 
     def extend(self, data: SKNNData) -> SKNNModel:
         """A new model that also knows `data`'s sessions; this one is left unchanged, so a
@@ -502,8 +565,9 @@ class SKNNModel(PredictionModel):
         index = self.sku_index
         return np.fromiter((index[sku] for sku in session_history if sku in index), dtype=np.int64)
 
-    def neighbours(self, history: np.ndarray) -> Neighbours:
-        """The k nearest stored sessions of a session given as item indices (oldest first)."""
+    def neighbours(self, history: np.ndarray, session_id: str | None = None) -> Neighbours:
+        """The k nearest stored sessions of a session given as item indices (oldest first); the
+        stored copy of the session itself (`session_id`, indexed live) is never its neighbour."""
         params = self.params
         length = len(history)
         if length == 0:
@@ -520,6 +584,9 @@ class SKNNModel(PredictionModel):
         if params.sample_size is not None:
             starts = np.maximum(starts, stops - params.sample_size)
         candidates = np.unique(self.item_sessions[_ranges(starts, stops)])
+        own = self.session_row.get(session_id) if session_id is not None else None
+        if own is not None:
+            candidates = candidates[candidates != own]
         if params.sample_size is not None and len(candidates) > params.sample_size:
             recent = np.lexsort((candidates, self.session_times[candidates]))[-params.sample_size :]
             candidates = candidates[recent]
@@ -547,10 +614,10 @@ class SKNNModel(PredictionModel):
         decays = score_decay(params.weighting_score, length - latest[best] + 1)
         return Neighbours(candidates[best], similarities[best], decays, items, weights)
 
-    def item_scores(self, history: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def item_scores(self, history: np.ndarray, session_id: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(item indices ascending, scores) of every item with a positive score for a session
         given as item indices (oldest first)."""
-        found = self.neighbours(history)
+        found = self.neighbours(history, session_id)
         rows = found.rows
         lengths = self.session_indptr[rows + 1] - self.session_indptr[rows]
         entries = self.session_items[_ranges(self.session_indptr[rows], self.session_indptr[rows + 1])]
@@ -569,7 +636,9 @@ class SKNNModel(PredictionModel):
     def retrieve(self, context: PredictContext, n: int) -> list[str]:
         if not self.can_serve(context.recommendation_type, Phase.RETRIEVAL):
             raise TypeError(f"{self.name} does not retrieve for {context.recommendation_type.value}")
-        items, scores = self.item_scores(self.history_items(context.session_history, context.viewed_variant))
+        items, scores = self.item_scores(
+            self.history_items(context.session_history, context.viewed_variant), context.session_id
+        )
         # Best first, equal scores by item index; then the first n the catalogue may show. The
         # loop runs over the scored items (at most the k neighbours' items), not the catalogue.
         order = np.lexsort((items, -scores))
@@ -589,7 +658,9 @@ class SKNNModel(PredictionModel):
     def score(self, context: PredictContext, candidates: Sequence[str]) -> list[tuple[str, float]]:
         """Candidates the index knows score what their neighbours give them (0 when none holds
         them); unknown ones come last with -inf."""
-        items, scores = self.item_scores(self.history_items(context.session_history, context.viewed_variant))
+        items, scores = self.item_scores(
+            self.history_items(context.session_history, context.viewed_variant), context.session_id
+        )
         index = self.sku_index
         known = [sku for sku in dict.fromkeys(candidates) if sku in index]
         values = np.zeros(len(known))

@@ -71,7 +71,7 @@ def gru4rec_shop(trainer_config: dict | None = None, **config) -> None:
     config_version_create(
         payload={
             "gru4recConfig": TINY_GRU4REC,
-            "modelsDisabled": {"similarity": True, "ease": True},
+            "modelsDisabled": {"similarity": True, "ease": True, "sknn": True},
             "trainerConfig": trainer_config or {},
             **config,
         }

@@ -89,6 +89,7 @@ def session_data(
         sessions=sessions.sequences,
         session_start_times=sessions.start_times,
         session_ids=sessions.session_ids,
+        session_end_times=sessions.end_times,
     )
 
 

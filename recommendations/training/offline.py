@@ -78,6 +78,7 @@ def holdout_split(
         skus=list(train_items),
         sequences=train_sequences,
         start_times=starts[train_index],
+        end_times=sessions.end_times[train_index],
     )
     tests = [[sku_of[j] for j in sessions.sequences[i]] for i in np.flatnonzero(is_test)]
     return Holdout(split_at=datetime.datetime.fromtimestamp(split, tz=datetime.UTC), train=train, test_sessions=tests)
@@ -100,6 +101,7 @@ def _fit_for_evaluation(
             sessions=train.sequences,
             session_start_times=train.start_times,
             session_ids=train.session_ids,
+            session_end_times=train.end_times,
         )
     else:
         data = training_data_build(model_class.training_data, options, until=holdout.split_at)

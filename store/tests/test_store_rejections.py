@@ -138,7 +138,7 @@ def test_unknown_model_name_of_a_trainer_queue_item_is_rejected():
     assert response.status_code == 400
     assert response.json() == {
         "model_name": [
-            "Unknown model 'word2vec'; expected one of dummy, ease, gru4rec, popularity, selection, similarity."
+            "Unknown model 'word2vec'; expected one of dummy, ease, gru4rec, popularity, selection, similarity, sknn."
         ]
     }
     assert TrainerQueueItem.objects.count() == 0

@@ -10,7 +10,7 @@ registry = pytest.importorskip(
 
 
 def test_every_model_is_registered_under_its_name():
-    assert list(registry.MODELS) == ["dummy", "selection", "popularity", "similarity", "gru4rec", "ease"]
+    assert list(registry.MODELS) == ["dummy", "selection", "popularity", "similarity", "gru4rec", "ease", "sknn"]
     assert all(cls.name == name for name, cls in registry.MODELS.items())
 
 
