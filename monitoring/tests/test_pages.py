@@ -10,8 +10,8 @@ from django.contrib.auth import get_user_model
 from conftest import ALL_DATABASES
 from modelstore.models import ConfigVersion, TrainerQueueItem, TrainingFinished, TrainingStarted
 from monitoring.forms import EDITABLE_CASCADES
-from recommendations.algorithms.registry import MODELS
 from monitoring.tests.factories import click, prediction
+from recommendations.algorithms.registry import MODELS
 from recommendations.selectors import config_current
 from recommendations.services import config_version_create
 from recommendations.tests.factories import make_catalogue
