@@ -210,3 +210,23 @@ class CatalogueRevision(models.Model):
     key = models.CharField(max_length=32, primary_key=True, default="catalogue")
     revision = models.BigIntegerField(default=0)
     update_at = models.DateTimeField(default=timezone.now)
+
+
+class CatalogueChange(models.Model):
+    """What a catalogue write changed, for the servers' in-memory catalogue: one row per written
+    variant (its SKU), product (its id) or order (its token); `ALL` after a bulk load, which
+    servers answer with a full rebuild. Servers re-read the current rows of the keys changed since
+    their last look, so applying a change twice is harmless. Rows older than an hour are pruned."""
+
+    class Kind(models.TextChoices):
+        VARIANT = "VARIANT"
+        PRODUCT = "PRODUCT"
+        ORDER = "ORDER"
+        ALL = "ALL"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    key = models.CharField(max_length=255, blank=True, default="")
+    create_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["create_at"], name="catalogue_change_time_idx")]

@@ -253,7 +253,7 @@ def _distance_model(state: ServingState) -> PredictionModel | None:
     for name, model_class in MODELS.items():
         if model_class.provides_distances and not state.config.is_disabled(name):
             model = loaded_model(name, state.identifiers)
-            if model is not None:
+            if model is not None and model.is_informative:
                 return model
     return None
 

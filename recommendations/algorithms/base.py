@@ -119,6 +119,9 @@ class Catalogue:
     recommendation_weight: np.ndarray  # float64
     popularity: np.ndarray  # float64
     index: Mapping[str, int] = field(default_factory=dict)
+    # What models compute once per catalogue for their requests (`PredictionModel.prepare`),
+    # by model name; a new catalogue starts empty.
+    derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(
@@ -233,6 +236,10 @@ class PredictionModel:
     follows_live_sessions: ClassVar[bool] = False
 
     identifier: str = ""
+    # False when the trained model carries no information for its data (content similarity of a
+    # catalogue without attributes or prices, where every variant is as near as any other): the
+    # cascade passes it over instead of letting it answer arbitrarily.
+    is_informative: bool = True
 
     @classmethod
     def options_key(cls) -> str:
@@ -257,6 +264,11 @@ class PredictionModel:
         raise NotImplementedError(f"{cls.__name__} has no artefact")
 
     # -- prediction -----------------------------------------------------------------------
+    def prepare(self, catalogue: Catalogue) -> None:
+        """Compute once per catalogue what requests need (the server calls it when the catalogue
+        changes, before requests see the new one), so no request does work proportional to the
+        catalogue that a change could do once."""
+
     def can_serve(self, recommendation_type: RecommendationType, phase: Phase) -> bool:
         return (recommendation_type, phase) in self.supports
 

@@ -10,8 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .base import PredictContext, serves_all_retrieval, serves_all_scoring
-from .ranking import make_rng, returnable_mask, tiered_sample
+from .base import Catalogue, PredictContext, serves_all_retrieval, serves_all_scoring
 from .stateless import StatelessModel
 
 
@@ -23,13 +22,13 @@ class DummyModel(StatelessModel):
     is_last_resort = True
     colour = "#9ca3af"
 
-    def retrieve(self, context: PredictContext, n: int) -> list[str]:
-        catalogue = context.catalogue
-        returnable = returnable_mask(context)
+    def sampling_tiers(self, catalogue: Catalogue) -> tuple[np.ndarray, np.ndarray]:
         # Tier 0: can be bought now; tier 1: available but out of stock, only to fill up.
-        tiers = np.where(returnable, np.where(catalogue.in_stock, 0, 1), -1)
-        rows = tiered_sample(make_rng(context.seed), np.ones(len(catalogue)), tiers, n)
-        return [str(catalogue.skus[i]) for i in rows]
+        tiers = np.where(catalogue.is_available, np.where(catalogue.in_stock, 0, 1), -1)
+        return tiers, np.ones(len(catalogue))
+
+    def retrieve(self, context: PredictContext, n: int) -> list[str]:
+        return self.draw(context, n)
 
     def score(self, context: PredictContext, candidates: Sequence[str]) -> list[tuple[str, float]]:
         unique = list(dict.fromkeys(candidates))

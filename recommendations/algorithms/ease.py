@@ -22,20 +22,18 @@ import scipy.sparse as sp
 from . import artefacts
 from .base import (
     NotReadyForTraining,
-    Phase,
     PredictContext,
     PredictionModel,
     Progress,
-    RecommendationType,
     TrainingData,
     TrainingRequirement,
     TrainingResult,
     option,
-    serves,
+    serves_all_retrieval,
     serves_all_scoring,
 )
 from .evaluation import evaluate_leave_out, leave_out_split
-from .ranking import CatalogueRows, ranked, returnable_mask, top_n
+from .ranking import CatalogueRows, catalogue_top_n, ranked
 
 FORMAT_VERSION = 1
 Aggregate = Literal["sum", "max"]
@@ -250,7 +248,7 @@ class EASEModel(PredictionModel):
     name = "ease"
     title = "EASE"
     description = "Collaborative filtering: items that go together with the requester's interactions (EASE)."
-    supports = serves((RecommendationType.HOMEPAGE, Phase.RETRIEVAL)) | serves_all_scoring()
+    supports = serves_all_retrieval() | serves_all_scoring()
     needs_training = True
     colour = "#ef4444"
     options = EASEOptions
@@ -378,17 +376,23 @@ class EASEModel(PredictionModel):
     def weighted_history(self, context: PredictContext) -> tuple[tuple[str, float], ...]:
         """The requester's interactions as (sku, weight): `context.user_history` when given, else
         `context.requester` weighted as the training matrix was (the strongest signal per SKU)."""
-        if context.user_history or context.requester is None:
-            return context.user_history
         params = self.params
-        requester = context.requester
-        strongest: dict[str, float] = {}
+        # What the request is about counts too: the product on the page, the cart.
         weighted = [
-            *((sku, params.view_weight) for sku in requester.viewed),
-            *((sku, params.cart_weight) for sku in requester.carted),
-            *((sku, params.order_weight) for sku in requester.ordered),
-            *((sku, params.review_weight * max(rating, 0) / 5.0) for sku, rating in requester.reviewed),
+            *((sku, params.view_weight) for sku in ([context.viewed_variant] if context.viewed_variant else [])),
+            *((sku, params.cart_weight) for sku in context.cart),
         ]
+        if context.user_history or context.requester is None:
+            weighted = [*context.user_history, *weighted]
+        else:
+            requester = context.requester
+            weighted += [
+                *((sku, params.view_weight) for sku in requester.viewed),
+                *((sku, params.cart_weight) for sku in requester.carted),
+                *((sku, params.order_weight) for sku in requester.ordered),
+                *((sku, params.review_weight * max(rating, 0) / 5.0) for sku, rating in requester.reviewed),
+            ]
+        strongest: dict[str, float] = {}
         for sku, weight in weighted:
             if weight > strongest.get(sku, 0.0):
                 strongest[sku] = weight
@@ -416,13 +420,8 @@ class EASEModel(PredictionModel):
         return any(sku in self.index for sku, _ in self.weighted_history(context))
 
     def retrieve(self, context: PredictContext, n: int) -> list[str]:
-        if not self.can_serve(context.recommendation_type, Phase.RETRIEVAL):
-            raise TypeError(f"{self.name} does not retrieve for {context.recommendation_type.value}")
-        scores = self._scores(context).astype(np.float64)
-        model_rows = self._catalogue_rows(context.catalogue)
-        allowed = returnable_mask(context) & (model_rows >= 0)
-        catalogue_scores = np.where(allowed, scores[np.maximum(model_rows, 0)], -np.inf)
-        return [str(context.catalogue.skus[i]) for i in top_n(catalogue_scores, n)]
+        """The top `n` of the whole catalogue by the requester's scores."""
+        return catalogue_top_n(context, self._catalogue_rows, self._scores(context), n)
 
     def score(self, context: PredictContext, candidates: Sequence[str]) -> list[tuple[str, float]]:
         scores = self._scores(context)

@@ -10,8 +10,8 @@ from datetime import datetime
 
 import numpy as np
 
-from .base import PredictContext, option, serves_all_retrieval, serves_all_scoring
-from .ranking import catalogue_index, make_rng, ranked, returnable_mask, tiered_sample
+from .base import Catalogue, PredictContext, option, serves_all_retrieval, serves_all_scoring
+from .ranking import catalogue_index, ranked
 from .selection import sampling_tiers
 from .stateless import StatelessModel
 
@@ -87,13 +87,13 @@ class PopularityModel(StatelessModel):
         # Without a single sale the model is a worse dummy; let the cascade move on.
         return bool(np.any(context.catalogue.popularity > 0))
 
-    def retrieve(self, context: PredictContext, n: int) -> list[str]:
-        catalogue = context.catalogue
-        popularity = catalogue.popularity
+    def sampling_tiers(self, catalogue: Catalogue) -> tuple[np.ndarray, np.ndarray]:
         # Never-sold items (popularity 0) come after sold ones, in-stock before out-of-stock.
-        tiers = sampling_tiers(returnable_mask(context), catalogue.in_stock, popularity)
-        rows = tiered_sample(make_rng(context.seed), popularity, tiers, n)
-        return [str(catalogue.skus[i]) for i in rows]
+        popularity = catalogue.popularity
+        return sampling_tiers(catalogue.is_available, catalogue.in_stock, popularity), popularity
+
+    def retrieve(self, context: PredictContext, n: int) -> list[str]:
+        return self.draw(context, n)
 
     def score(self, context: PredictContext, candidates: Sequence[str]) -> list[tuple[str, float]]:
         index = catalogue_index(context.catalogue)

@@ -109,3 +109,19 @@ class CatalogueRows:
         # One tuple assignment, so a concurrent reader sees either the old or the new pair.
         self._cached = (catalogue, rows)
         return rows
+
+
+def catalogue_top_n(context: PredictContext, catalogue_rows: CatalogueRows, scores: np.ndarray, n: int) -> list[str]:
+    """The `n` returnable catalogue SKUs with the best model `scores` (aligned with the model's
+    items; `catalogue_rows` maps catalogue rows to them), best first; SKUs the model does not
+    know are never returned. One vectorised pass over the catalogue: a full-catalogue retrieval
+    for any model that scores every item at once."""
+    model_rows = catalogue_rows(context.catalogue)
+    allowed = returnable_mask(context) & (model_rows >= 0)
+    values = np.asarray(scores, dtype=np.float64)
+    catalogue_scores = (
+        np.where(allowed, values[np.maximum(model_rows, 0)], -np.inf)
+        if len(values)
+        else np.full(len(model_rows), -np.inf)
+    )
+    return [str(context.catalogue.skus[i]) for i in top_n(catalogue_scores, n)]

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .base import PredictContext, serves_all_retrieval, serves_all_scoring
-from .ranking import catalogue_index, make_rng, ranked, returnable_mask, tiered_sample
+from .base import Catalogue, PredictContext, serves_all_retrieval, serves_all_scoring
+from .ranking import catalogue_index, ranked
 from .stateless import StatelessModel
 
 
@@ -33,12 +33,12 @@ class SelectionModel(StatelessModel):
     supports = serves_all_retrieval() | serves_all_scoring()
     colour = "#0ea5e9"
 
-    def retrieve(self, context: PredictContext, n: int) -> list[str]:
-        catalogue = context.catalogue
+    def sampling_tiers(self, catalogue: Catalogue) -> tuple[np.ndarray, np.ndarray]:
         weights = catalogue.recommendation_weight
-        tiers = sampling_tiers(returnable_mask(context), catalogue.in_stock, weights)
-        rows = tiered_sample(make_rng(context.seed), weights, tiers, n)
-        return [str(catalogue.skus[i]) for i in rows]
+        return sampling_tiers(catalogue.is_available, catalogue.in_stock, weights), weights
+
+    def retrieve(self, context: PredictContext, n: int) -> list[str]:
+        return self.draw(context, n)
 
     def score(self, context: PredictContext, candidates: Sequence[str]) -> list[tuple[str, float]]:
         index = catalogue_index(context.catalogue)

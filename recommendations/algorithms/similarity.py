@@ -60,7 +60,7 @@ from .base import (
     option,
     serves,
 )
-from .ranking import CatalogueRows, ranked, returnable_mask, top_n
+from .ranking import CatalogueRows, catalogue_index, ranked
 
 # 2: one `.npy` file per array (memory-mappable) instead of one `.npz` archive.
 FORMAT_VERSION = 2
@@ -268,6 +268,18 @@ class SimilarityModel(PredictionModel):
         self.params = params
         self._catalogue_rows = CatalogueRows(self.index)
 
+        self.is_informative = self._tells_variants_apart()
+
+    def _tells_variants_apart(self) -> bool:
+        """Whether any numerical column varies, or any categorical value is held by some variants
+        and not others; else every distance is the same and the model knows nothing."""
+        numerical = np.asarray(self.numerical)
+        if numerical.size and bool(np.any(np.ptp(numerical, axis=0) > 0)):
+            return True
+        n = self.categorical.shape[0]
+        counts = np.diff(self.categorical.tocsc().indptr)
+        return bool(np.any((counts > 0) & (counts < n)))
+
     # -- distances --------------------------------------------------------------------------
     def pair_distances(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         """Exact (float64) distances between model rows left[p] and right[p], element-wise."""
@@ -377,6 +389,10 @@ class SimilarityModel(PredictionModel):
             params,
         )
         model._compute_neighbours(progress)
+        if not model.is_informative:
+            result_note = "uninformative: no attribute or price tells two variants apart; the cascade passes it over"
+        else:
+            result_note = None
         result = TrainingResult(
             hyperparameters=asdict(params),
             metrics={
@@ -385,6 +401,8 @@ class SimilarityModel(PredictionModel):
                 "categorical_types": int(categorical_mask.shape[1]),
                 "categorical_values": len(categorical_names),
                 "mean_distance": model.mean_distance,
+                "informative": model.is_informative,
+                **({"note": result_note} if result_note else {}),
             },
         )
         return model, result
@@ -536,20 +554,39 @@ class SimilarityModel(PredictionModel):
         return []
 
     def is_ready(self, context: PredictContext) -> bool:
-        return bool(self._sources(context))
+        return self.is_informative and bool(self._sources(context))
 
     def retrieve(self, context: PredictContext, n: int) -> list[str]:
+        """The stored neighbours of the viewed variant (or of the cart's items, each candidate at
+        its distance to the nearest of them), nearest first: read from the neighbour lists
+        computed at training, so the cost is K per source, whatever the catalogue's size."""
         if not self.can_serve(context.recommendation_type, Phase.RETRIEVAL):
             raise TypeError(f"{self.name} does not retrieve for {context.recommendation_type.value}")
         sources = self._sources(context)
         if not sources:
             return []
-        to_sources = self.distances_to(sources)
-        model_rows = self._catalogue_rows(context.catalogue)
-        scores = np.where(model_rows >= 0, -to_sources[np.maximum(model_rows, 0)], -np.inf)
-        allowed = returnable_mask(context) & (model_rows >= 0) & ~np.isin(model_rows, sources)
-        scores = np.where(allowed, scores, -np.inf)
-        return [str(context.catalogue.skus[i]) for i in top_n(scores, n)]
+        neighbour_rows, neighbour_distances = self.neighbours_of(sources)
+        rows = neighbour_rows.ravel().astype(np.int64)
+        distances = neighbour_distances.ravel().astype(np.float64)
+        # Nearest first, ties by row; a row listed for several sources keeps its smallest distance.
+        order = np.lexsort((rows, distances))
+        rows = rows[order]
+        _, first = np.unique(rows, return_index=True)
+        rows = rows[np.sort(first)]
+        catalogue = context.catalogue
+        index = catalogue_index(catalogue)
+        available = catalogue.is_available
+        excluded = set(sources)
+        chosen: list[str] = []
+        for row in rows.tolist():
+            if len(chosen) >= n:
+                break
+            sku = self.skus[row]
+            position = index.get(sku)
+            if row in excluded or position is None or not available[position] or sku in context.exclude:
+                continue
+            chosen.append(sku)
+        return chosen
 
     def score(self, context: PredictContext, candidates: Sequence[str]) -> list[tuple[str, float]]:
         if not self.can_serve(context.recommendation_type, Phase.SCORING):

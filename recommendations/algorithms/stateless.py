@@ -1,12 +1,17 @@
 """The shared shape of the models that learn nothing: dummy, selection and popularity read the
-catalogue snapshot at request time, and their artefact is only a manifest."""
+catalogue snapshot at request time (drawing from tiers prepared once per catalogue), and their
+artefact is only a manifest."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from .artefacts import write_manifest
-from .base import PredictionModel
+from .base import Catalogue, PredictContext, PredictionModel
+from .ranking import catalogue_index, make_rng
+from .sampling import WeightedTiers
 
 
 class StatelessModel(PredictionModel):
@@ -22,3 +27,23 @@ class StatelessModel(PredictionModel):
     def load(cls, folder: Path) -> StatelessModel:
         # Nothing to read, so a missing folder is not an error.
         return cls()
+
+    # -- drawing from the catalogue ---------------------------------------------------------
+    def sampling_tiers(self, catalogue: Catalogue) -> tuple[np.ndarray, np.ndarray]:
+        """(tier, weight) of every catalogue row for retrieval; a negative tier is never drawn."""
+        raise NotImplementedError
+
+    def prepare(self, catalogue: Catalogue) -> None:
+        catalogue.derived[self.name] = WeightedTiers.build(*self.sampling_tiers(catalogue))
+
+    def draw(self, context: PredictContext, n: int) -> list[str]:
+        """Up to `n` available SKUs not excluded, drawn tier by tier in weighted random order."""
+        catalogue = context.catalogue
+        tiers = catalogue.derived.get(self.name)
+        if tiers is None:
+            self.prepare(catalogue)
+            tiers = catalogue.derived[self.name]
+        index = catalogue_index(catalogue)
+        exclude = {index[sku] for sku in context.exclude if sku in index}
+        rows = tiers.draw(make_rng(context.seed), n, exclude)
+        return [str(catalogue.skus[i]) for i in rows]

@@ -23,8 +23,10 @@ from ..base import (
     TrainingData,
     TrainingRequirement,
     TrainingResult,
+    serves_all_retrieval,
     serves_all_scoring,
 )
+from ..ranking import CatalogueRows, catalogue_top_n
 from .metrics import next_item_ranks_of, next_item_scores_of, ranking_metrics
 from .network import NO_DROPOUT, Network, decayed_bags, new_network, seeded_generator
 from .params import CONFIG_FILE, CUTOFF, FORMAT_VERSION, STATE_FILE, GRU4RecConfig, GRU4RecOptions, GRU4RecParams
@@ -38,7 +40,7 @@ class GRU4RecModel(PredictionModel):
         "Recurrent neural network over the session's visited products (session-parallel "
         "training with sampled negatives); scores candidates as the likely next visit."
     )
-    supports = serves_all_scoring()
+    supports = serves_all_retrieval() | serves_all_scoring()
     needs_training = True
     colour = "#8b5cf6"
     options = GRU4RecOptions
@@ -65,6 +67,7 @@ class GRU4RecModel(PredictionModel):
         self.sku_index = {sku: i for i, sku in enumerate(self.skus)}
         self.network = network
         self.network.eval()
+        self._catalogue_rows = CatalogueRows(self.sku_index)
 
     @property
     def config(self) -> GRU4RecConfig:
@@ -262,6 +265,12 @@ class GRU4RecModel(PredictionModel):
         else:
             output = hidden[-1]
         return net.all_scores(output)[0].numpy()
+
+    def retrieve(self, context: PredictContext, n: int) -> list[str]:
+        """The top `n` of the whole catalogue as the next visit: one pass of the network, one
+        product with the output embeddings, one vectorised top-n."""
+        scores = self.score_all(self.history_indices(context.session_history))
+        return catalogue_top_n(context, self._catalogue_rows, scores, n)
 
     def score(self, context: PredictContext, candidates: Sequence[str]) -> list[tuple[str, float]]:
         scores = self.score_all(self.history_indices(context.session_history))

@@ -82,7 +82,7 @@ CASES: dict[str, tuple[Callable[[], PredictionModel], PredictContext, list[str] 
     "similarity": (
         trained_similarity,
         PredictContext(RecommendationType.PRODUCT_DETAIL, CATALOGUE, viewed_variant="a"),
-        ["b", "c"],  # by price distance to "a"; "d" unavailable
+        ["b"],  # a's 2 stored nearest are b and d; d is unavailable
         ["c", "d", "b"],
         ["b", "d", "c"],
     ),
