@@ -169,3 +169,31 @@ def events_since(*, kind: str, after_id: int, enough: int) -> int:
     up to `enough` (an index range scan that stops early, never a full count)."""
     model = {"views": ProductDetailEnter, "carts": ProductAddToCart}[kind]
     return model.objects.filter(id__gt=after_id).order_by()[:enough].count()
+
+
+def sessions_updated_since(when: datetime.datetime) -> SessionSequences:
+    """Every session updated at or after `when` with what it visited, oldest view first, for the
+    models that follow live sessions (a continued session comes whole, to replace its old self)."""
+    item_index: dict[str, int] = {}
+    session_ids, sequences, starts, ends = [], [], [], []
+    rows = (
+        Session.objects.filter(update_at__gte=when)
+        .order_by("update_at", "id")
+        .values_list("id", "visited_product_variants", "create_at", "update_at")
+    )
+    for session_id, visited, create_at, update_at in rows.iterator(chunk_size=5000):
+        if not visited:
+            continue
+        session_ids.append(session_id)
+        sequences.append(
+            np.asarray([item_index.setdefault(str(sku), len(item_index)) for sku in visited], dtype=np.int64)
+        )
+        starts.append(create_at.timestamp())
+        ends.append(update_at.timestamp())
+    return SessionSequences(
+        session_ids=session_ids,
+        skus=list(item_index),
+        sequences=sequences,
+        start_times=np.asarray(starts, dtype=np.float64),
+        end_times=np.asarray(ends, dtype=np.float64),
+    )

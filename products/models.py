@@ -213,20 +213,28 @@ class CatalogueRevision(models.Model):
 
 
 class CatalogueChange(models.Model):
-    """What a catalogue write changed, for the servers' in-memory catalogue: one row per written
-    variant (its SKU), product (its id) or order (its token); `ALL` after a bulk load, which
-    servers answer with a full rebuild. Servers re-read the current rows of the keys changed since
-    their last look, so applying a change twice is harmless. Rows older than an hour are pruned."""
+    """What the catalogue write that made `revision` changed, for the servers' in-memory
+    catalogue: one row per written variant (its SKU), product (its id) or order (its token);
+    `OTHER` when it wrote nothing a server keeps (prices, attributes, categories); `ALL` after a
+    bulk load, which servers answer with a full rebuild. Every revision has rows, so a server that
+    finds one missing (a write that bumped the revision without logging) rebuilds in full.
+    Servers re-read the current rows of the keys, so applying a change twice is harmless. Rows
+    older than an hour are pruned."""
 
     class Kind(models.TextChoices):
         VARIANT = "VARIANT"
         PRODUCT = "PRODUCT"
         ORDER = "ORDER"
+        OTHER = "OTHER"
         ALL = "ALL"
 
+    revision = models.BigIntegerField()
     kind = models.CharField(max_length=10, choices=Kind.choices)
     key = models.CharField(max_length=255, blank=True, default="")
     create_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        indexes = [models.Index(fields=["create_at"], name="catalogue_change_time_idx")]
+        indexes = [
+            models.Index(fields=["revision"], name="catalogue_change_revision_idx"),
+            models.Index(fields=["create_at"], name="catalogue_change_time_idx"),
+        ]

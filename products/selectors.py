@@ -5,7 +5,7 @@ queries only; nothing here knows a recommendation model."""
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -188,3 +188,61 @@ def order_line_id_top() -> int:
 def order_lines_since(*, after_id: int, enough: int) -> int:
     """How many order lines have an id above `after_id`, counted up to `enough`."""
     return OrderProductVariant.objects.filter(id__gt=after_id).order_by()[:enough].count()
+
+
+@dataclass(frozen=True)
+class CatalogueChanges:
+    """The current rows of what a set of catalogue writes touched: the variants (as in
+    `CatalogueRows.variants`), the products, every link of those products and of those variants,
+    and every order line (of orders not deleted) of the variants whose sales changed."""
+
+    variants: list[tuple[str, int, float, bool]]
+    products: list[tuple[int, bool, int | None]]
+    links: list[tuple[str, int]]
+    sold_skus: set[str]
+    order_lines: list[tuple[str, int, datetime.datetime]]
+
+
+def catalogue_changes_rows(
+    *, skus: Collection[str], product_ids: Collection[int], order_tokens: Collection[str]
+) -> CatalogueChanges:
+    """A handful of keyed queries (chunked), bounded by the number of keys."""
+    product_ids = set(product_ids)
+    links: set[tuple[int, str, int]] = set()
+    columns = ("id", "product_variant_id", "product_id")
+    for chunk in _chunks(list(product_ids)):
+        links.update(ProductProductVariant.objects.filter(product_id__in=chunk).values_list(*columns))
+    skus = set(skus) | {sku for _, sku, _ in links}
+    for chunk in _chunks(list(skus)):
+        links.update(ProductProductVariant.objects.filter(product_variant_id__in=chunk).values_list(*columns))
+    variants, products, sold = [], [], set()
+    for chunk in _chunks(list(skus)):
+        variants += ProductVariant.objects.filter(sku__in=chunk).values_list(
+            "sku", "stock_quantity", "recommendation_weight", "deleted"
+        )
+    for chunk in _chunks(list(product_ids)):
+        products += [
+            (product_id, published and not deleted, category)
+            for product_id, published, deleted, category in Product.objects.filter(id__in=chunk).values_list(
+                "id", "published", "deleted", "category_id"
+            )
+        ]
+    for chunk in _chunks(list(order_tokens)):
+        sold.update(
+            OrderProductVariant.objects.filter(order_id__in=chunk).values_list("product_variant_sku", flat=True)
+        )
+    lines = []
+    for chunk in _chunks(list(sold)):
+        lines += OrderProductVariant.objects.filter(product_variant_sku__in=chunk, order__deleted=False).values_list(
+            "product_variant_sku", "quantity", "order__create_at"
+        )
+    # Links in the order they were stored, as `catalogue_rows` gives them.
+    ordered_links = [(sku, product_id) for _, sku, product_id in sorted(links)]
+    return CatalogueChanges(
+        variants=variants, products=products, links=ordered_links, sold_skus=sold, order_lines=lines
+    )
+
+
+def _chunks(values: list, size: int = 500) -> Iterator[list]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]

@@ -24,7 +24,6 @@ from products.models import (
     AttributeProductVariant,
     AttributeType,
     AttributeTypeProductType,
-    CatalogueChange,
     Category,
     CategoryAncestor,
     ExtensionAttributeType,
@@ -37,7 +36,6 @@ from products.models import (
     ProductType,
     ProductVariant,
 )
-from products.revision import catalogue_changes_record
 
 DATABASE = database_for_app("products")
 # Rows per INSERT; keeps statements well under SQLite's and PostgreSQL's parameter limits.
@@ -326,7 +324,6 @@ def product_variant_upsert_many(*, product_variants: Sequence[ProductVariantData
         target_field="attribute_id",
         links={i.sku: i.attribute_ids for i in items if i.attribute_ids is not None},
     )
-    catalogue_changes_record(kind=CatalogueChange.Kind.VARIANT, keys=(i.sku for i in items))
     return len(items)
 
 
@@ -405,7 +402,6 @@ def product_upsert_many(*, products: Sequence[ProductData]) -> int:
         ProductTranslation.objects.using(DATABASE).filter(product_id__in=chunk, deleted=False).exclude(
             id__in=kept
         ).update(deleted=True)
-    catalogue_changes_record(kind=CatalogueChange.Kind.PRODUCT, keys=(i.id for i in items))
     return len(items)
 
 
@@ -462,7 +458,6 @@ def order_upsert_many(*, orders: Sequence[OrderData]) -> int:
             for sku, quantity in quantities.items()
         )
     OrderProductVariant.objects.using(DATABASE).bulk_create(lines, batch_size=BATCH_SIZE)
-    catalogue_changes_record(kind=CatalogueChange.Kind.ORDER, keys=(i.token for i in items))
     return len(items)
 
 
@@ -621,8 +616,6 @@ def catalogue_insert_new(
     carry translations. Keys must be unique within the call."""
     if any(item.translations for item in products):
         raise ValueError("catalogue_insert_new does not store translations")
-    # Too many keys to log one by one: servers rebuild their catalogue in full.
-    catalogue_changes_record(kind=CatalogueChange.Kind.ALL, keys=[""])
     _insert_rows(
         ProductVariant,
         ["sku", "ean", "weight", "stock_quantity", "recommendation_weight", "deleted", "create_at", "update_at"],

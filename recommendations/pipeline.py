@@ -25,7 +25,7 @@ from recommendations.algorithms.base import (
 )
 from recommendations.algorithms.registry import MODELS, last_resort
 from recommendations.prediction_log import prediction_result_record
-from recommendations.serving import ServingState, catalogue_skus_in_category, loaded_model, serving_state
+from recommendations.serving import ServingState, catalogue_skus_in_category, serving_state
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ def _uses_requester_history(state: ServingState, request: PredictionRequest) -> 
         model = MODELS.get(name)
         if model is None or not model.uses_requester_history or config.is_disabled(name):
             continue
-        if not model.needs_training or name in state.identifiers:
+        if name in state.models:
             return True
     return False
 
@@ -159,7 +159,7 @@ def cascade_models(state: ServingState, recommendation_type: RecommendationType,
     for name in names:
         if config.is_disabled(name):
             continue
-        model = loaded_model(name, state.identifiers)
+        model = state.models.get(name)
         if model is not None and model.can_serve(recommendation_type, phase):
             models.append(model)
     return models
@@ -252,7 +252,7 @@ def _distance_model(state: ServingState) -> PredictionModel | None:
     """The first enabled, trained model that offers distances between variants."""
     for name, model_class in MODELS.items():
         if model_class.provides_distances and not state.config.is_disabled(name):
-            model = loaded_model(name, state.identifiers)
+            model = state.models.get(name)
             if model is not None and model.is_informative:
                 return model
     return None
@@ -293,24 +293,32 @@ def _filter(
     in_stock: list[str] = []
     out_of_stock: list[str] = []
     seen: set[str] = set()
-    products: set[int] = set()
+    # One variant per product: the best in-stock one; an out-of-stock one only for a product with
+    # no variant in stock.
+    stocked_products: set[int] = set()
+    unstocked_products: set[int] = set()
     for sku in items:
         position = index.get(sku)
         if position is None or sku in seen or sku in exclude or not is_available[position]:
             continue
         seen.add(sku)
-        if product_of is not None:
-            product = product_of.get(sku)
-            if product is not None:
-                if product in products:
-                    continue
-                products.add(product)
+        product = product_of.get(sku) if product_of is not None else None
         if in_stock_flags[position]:
+            if product is not None:
+                if product in stocked_products:
+                    continue
+                stocked_products.add(product)
             in_stock.append(sku)
             if enough is not None and len(in_stock) >= enough:
                 break
         else:
+            if product is not None:
+                if product in unstocked_products:
+                    continue
+                unstocked_products.add(product)
             out_of_stock.append(sku)
+    if product_of is not None:
+        out_of_stock = [sku for sku in out_of_stock if product_of.get(sku) not in stocked_products]
     return in_stock, out_of_stock
 
 

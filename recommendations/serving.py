@@ -1,97 +1,63 @@
 """What a server process keeps in memory to answer predictions fast: the current config, the
-latest identifiers, a catalogue snapshot and the loaded models.
+loaded models and the catalogue, as one immutable `ServingState` that requests read.
 
-Each request checks three tiny rows (newest config version id, latest identifiers, catalogue
-revision) and rebuilds only what changed; models are loaded from disk once per identifier per
-process, never per request."""
+A refresher thread per process looks every `RECOMMENDER["STATE_CHECK_SECONDS"]` (two tiny
+queries: the newest config version with the latest identifiers, and the catalogue revision) and
+prepares the next state beside the current one: a new config parsed, newly published models
+loaded, the catalogue changes applied (or the catalogue rebuilt after a bulk load), the models
+that follow live sessions extended with the sessions stored since, and every model prepared for
+a new catalogue. Then one assignment makes it current. Requests never wait for a refresh; only
+the first request of a process waits for the first state. With `STATE_CHECK_SECONDS` 0 (the
+tests) each request refreshes first, in its own thread.
+
+A model whose artefact cannot be loaded is logged and retried after `LOAD_RETRY_SECONDS`; its
+previous identifier goes on serving meanwhile."""
 
 from __future__ import annotations
 
+import datetime
 import logging
 import threading
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connections, router
+from django.db import close_old_connections, connections, router
 from django.utils import timezone
 
-from modelstore.models import ConfigVersion, LatestIdentifier
-from products.revision import catalogue_revision_current
-from products.selectors import catalogue_rows
-from recommendations.algorithms.base import ArtefactError, Catalogue, PredictionModel
-from recommendations.algorithms.popularity import popularity_from_orders
+from feedback.selectors import sessions_updated_since
+from modelstore.models import ConfigVersion, LatestIdentifier, TrainingDataMark
+from products.revision import catalogue_changes_between, catalogue_revision_current
+from recommendations.algorithms.base import ArtefactError, PredictionModel
 from recommendations.algorithms.registry import MODELS
 from recommendations.artefact_store import artefact_read
+from recommendations.catalogue import CatalogueSnapshot, catalogue_snapshot_build, catalogue_snapshot_patch
 from recommendations.config import DEFAULT_CONFIG, RecommenderConfig, config_from_payload
+from recommendations.training.data import session_data_of
 
 logger = logging.getLogger(__name__)
 
 # A model whose artefact could not be loaded is retried after this many seconds.
 LOAD_RETRY_SECONDS = 60.0
-
-
-@dataclass(frozen=True)
-class CatalogueSnapshot:
-    catalogue: Catalogue
-    product_of: dict[str, int]  # sku -> the first product listing it
-    variants_of: dict[int, tuple[str, ...]]  # product id -> its variant SKUs
-    products_in_category: dict[int, tuple[int, ...]]  # category id -> products directly in it
-    revision: int
-    half_life_days: float | None
-
-
-def catalogue_snapshot_build(*, revision: int, half_life_days: float | None) -> CatalogueSnapshot:
-    rows = catalogue_rows()
-    variants_of: dict[int, list[str]] = defaultdict(list)
-    product_of: dict[str, int] = {}
-    for sku, product_id in rows.links:
-        variants_of[product_id].append(sku)
-        product_of.setdefault(sku, product_id)
-    products_in_category: dict[int, list[int]] = defaultdict(list)
-    is_shown: dict[int, bool] = {}
-    for product_id, shown, category in rows.products:
-        is_shown[product_id] = shown
-        if category is not None:
-            products_in_category[category].append(product_id)
-
-    skus = [row[0] for row in rows.variants]
-    shown_skus = {
-        sku for product_id, listed in variants_of.items() if is_shown.get(product_id, False) for sku in listed
-    }
-    lines = rows.order_lines
-    popularity = popularity_from_orders(
-        skus,
-        [line[0] for line in lines],
-        [line[1] for line in lines],
-        [line[2] for line in lines] if half_life_days else None,
-        timezone.now() if half_life_days else None,
-        half_life_days,
-    )
-    catalogue = Catalogue.build(
-        skus,
-        is_available=[not deleted and sku in shown_skus for sku, _, _, deleted in rows.variants],
-        in_stock=[stock > 0 for _, stock, _, _ in rows.variants],
-        recommendation_weight=[weight for _, _, weight, _ in rows.variants],
-        popularity=popularity,
-    )
-    return CatalogueSnapshot(
-        catalogue=catalogue,
-        product_of=product_of,
-        variants_of={k: tuple(v) for k, v in variants_of.items()},
-        products_in_category={k: tuple(v) for k, v in products_in_category.items()},
-        revision=revision,
-        half_life_days=half_life_days,
-    )
+# More changed keys than this since the last look: a full rebuild is cheaper than a patch.
+MAX_PATCH_KEYS = 20_000
+# With popularity decay, a full rebuild at least this often: patched sales are dated "now".
+DECAY_REBUILD_SECONDS = 600.0
+# When a model's training data mark is unknown, live sessions of this long before its
+# publication are added.
+LIVE_LOOKBACK = datetime.timedelta(hours=1)
+# Sessions are re-read from this long before the last look: one committed a moment late is not
+# missed (a session read twice replaces itself).
+LIVE_OVERLAP = datetime.timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
 class ServingState:
     config: RecommenderConfig
     config_version_id: int | None
-    identifiers: dict[str, str]
+    identifiers: dict[str, str]  # trained model name -> identifier of the loaded instance
     snapshot: CatalogueSnapshot
+    models: dict[str, PredictionModel]  # every servable model (trained ones once loaded)
 
     @property
     def signature(self) -> str:
@@ -101,18 +67,56 @@ class ServingState:
 
 
 @dataclass
-class _Cache:
-    config_version_id: int | None = None
-    config: RecommenderConfig = DEFAULT_CONFIG
-    snapshot: CatalogueSnapshot | None = None
+class _Process:
+    state: ServingState | None = None
     models: dict[tuple[str, str], PredictionModel] = field(default_factory=dict)
     failed_loads: dict[tuple[str, str], float] = field(default_factory=dict)
-    state: ServingState | None = None
-    checked_at: float = 0.0
+    live_since: dict[tuple[str, str], datetime.datetime] = field(default_factory=dict)
+    refresher: threading.Thread | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+    refreshes: int = 0
 
 
-_cache = _Cache()
-_lock = threading.Lock()
+_process = _Process()
+# One refresh at a time; requests never take it once a state exists (but with interval 0).
+_refresh_lock = threading.Lock()
+
+
+def serving_state() -> ServingState:
+    """The current state (see the module docstring)."""
+    process = _process
+    interval = settings.RECOMMENDER["STATE_CHECK_SECONDS"]
+    if interval <= 0:
+        with _refresh_lock:
+            return _refresh(process)
+    state = process.state
+    if state is None:
+        with _refresh_lock:
+            state = process.state or _refresh(process)
+    if process.refresher is None or not process.refresher.is_alive():
+        _start_refresher(process, interval)
+    return state
+
+
+def _start_refresher(process: _Process, interval: float) -> None:
+    with _refresh_lock:
+        if process.refresher is not None and process.refresher.is_alive():
+            return
+        thread = threading.Thread(target=_refresh_loop, args=(process, interval), name="serving-refresh", daemon=True)
+        process.refresher = thread
+        thread.start()
+
+
+def _refresh_loop(process: _Process, interval: float) -> None:
+    while not process.stop.wait(interval):
+        try:
+            with _refresh_lock:
+                _refresh(process)
+        except Exception:
+            # A database that does not answer: serve the current state and look again.
+            logger.exception("serving state refresh failed; the current state goes on serving")
+        finally:
+            close_old_connections()
 
 
 def _modelstore_state() -> tuple[int | None, dict[str, str]]:
@@ -130,77 +134,131 @@ def _modelstore_state() -> tuple[int | None, dict[str, str]]:
     return version, {name: value for name, value in rows if name != ""}
 
 
-def serving_state() -> ServingState:
-    """The current state. Two tiny queries (newest config version and latest identifiers in one,
-    the catalogue revision in the other) tell whether anything changed; a process asks them at
-    most every `RECOMMENDER["STATE_CHECK_SECONDS"]` and answers from memory in between."""
-    interval = settings.RECOMMENDER["STATE_CHECK_SECONDS"]
-    now = time.monotonic()
-    state = _cache.state
-    if state is not None and now - _cache.checked_at < interval:
-        return state
-    version_id, identifiers = _modelstore_state()
+def _refresh(process: _Process) -> ServingState:
+    """Build the next state from the current one and make it current."""
+    version_id, published = _modelstore_state()
     revision = catalogue_revision_current()
-    with _lock:
-        if version_id != _cache.config_version_id:
-            data = ConfigVersion.objects.filter(id=version_id).values_list("data", flat=True).first()
-            _cache.config = config_from_payload(data) if data is not None else DEFAULT_CONFIG
-            _cache.config_version_id = version_id
-        config = _cache.config
-        half_life = config.popularity_config.half_life_days
-        snapshot = _cache.snapshot
-        if snapshot is None or snapshot.revision != revision or snapshot.half_life_days != half_life:
-            snapshot = catalogue_snapshot_build(revision=revision, half_life_days=half_life)
-            _cache.snapshot = snapshot
-        in_use = set(identifiers.items())
-        for key in [k for k in _cache.models if k not in in_use and k[0] != k[1]]:
-            del _cache.models[key]
-        state = ServingState(config=config, config_version_id=version_id, identifiers=identifiers, snapshot=snapshot)
-        _cache.state = state
-        _cache.checked_at = now
+    previous = process.state
+    if previous is not None and previous.config_version_id == version_id:
+        config = previous.config
+    else:
+        data = ConfigVersion.objects.filter(id=version_id).values_list("data", flat=True).first()
+        config = config_from_payload(data) if data is not None else DEFAULT_CONFIG
+    snapshot = _snapshot(previous, config, revision)
+    models = _models(process, published)
+    is_new_catalogue = previous is None or snapshot.catalogue is not previous.snapshot.catalogue
+    for model in models.values():
+        if is_new_catalogue or model is not previous.models.get(model.name):
+            model.prepare(snapshot.catalogue)
+    state = ServingState(
+        config=config,
+        config_version_id=version_id,
+        identifiers={name: model.identifier for name, model in models.items() if MODELS[name].needs_training},
+        snapshot=snapshot,
+        models=models,
+    )
+    process.state = state
+    process.refreshes += 1
     return state
 
 
-def loaded_model(name: str, identifiers: dict[str, str]) -> PredictionModel | None:
-    """The model instance to use for `name`, or None when it is untrained or cannot be loaded.
-    Models that need no training are one shared instance whose identifier is their name."""
-    model_class = MODELS[name]
-    if not model_class.needs_training:
-        key = (name, name)
-        model = _cache.models.get(key)
+def _snapshot(previous: ServingState | None, config: RecommenderConfig, revision: int) -> CatalogueSnapshot:
+    half_life = config.popularity_config.half_life_days
+    old = previous.snapshot if previous is not None else None
+    if old is None or old.half_life_days != half_life:
+        return catalogue_snapshot_build(revision=revision, half_life_days=half_life)
+    if half_life and time.monotonic() - old.built_at > DECAY_REBUILD_SECONDS:
+        return catalogue_snapshot_build(revision=revision, half_life_days=half_life)
+    if revision == old.revision:
+        return old
+    changes, is_complete = catalogue_changes_between(old.revision, revision)
+    if not is_complete or len(changes) > MAX_PATCH_KEYS or any(kind == "ALL" for kind, _ in changes):
+        return catalogue_snapshot_build(revision=revision, half_life_days=half_life)
+    return catalogue_snapshot_patch(old, changes, revision=revision)
+
+
+def _models(process: _Process, published: dict[str, str]) -> dict[str, PredictionModel]:
+    """The servable instance of every registered model: models that need no training always;
+    trained ones once their published artefact is loaded (until then, the previous one)."""
+    previous = process.state.models if process.state is not None else {}
+    models: dict[str, PredictionModel] = {}
+    for name, model_class in MODELS.items():
+        if not model_class.needs_training:
+            models[name] = previous.get(name) or loaded_model(name, {})
+            continue
+        identifier = published.get(name)
+        model = loaded_model(name, published) if identifier is not None else None
         if model is None:
-            model = model_class()
-            model.identifier = name
-            _cache.models[key] = model
-        return model
-    identifier = identifiers.get(name)
+            model = previous.get(name) if identifier is not None else None
+        if model is not None and model_class.follows_live_sessions:
+            model = _with_live_sessions(process, model)
+        if model is not None:
+            models[name] = model
+    in_use = {(name, model.identifier) for name, model in models.items()}
+    for key in [key for key in process.models if key not in in_use and key[0] != key[1]]:
+        del process.models[key]
+    return models
+
+
+def loaded_model(name: str, identifiers: dict[str, str]) -> PredictionModel | None:
+    """The process's instance of `name` under its identifier in `identifiers`, loaded once; None
+    when it is untrained or cannot be loaded. Models that need no training are one shared
+    instance whose identifier is their name."""
+    process = _process
+    model_class = MODELS[name]
+    identifier = name if not model_class.needs_training else identifiers.get(name)
     if identifier is None:
         return None
     key = (name, identifier)
-    model = _cache.models.get(key)
+    model = process.models.get(key)
     if model is not None:
         return model
-    failed_at = _cache.failed_loads.get(key)
+    if not model_class.needs_training:
+        model = model_class()
+        model.identifier = name
+        process.models[key] = model
+        return model
+    failed_at = process.failed_loads.get(key)
     if failed_at is not None and time.monotonic() - failed_at < LOAD_RETRY_SECONDS:
         return None
-    with _lock:
-        model = _cache.models.get(key)
-        if model is None:
-            try:
-                model = artefact_read(model_class, model_name=name, identifier=identifier)
-            except ArtefactError as error:
-                logger.error("cannot load model=%s identifier=%s: %s", name, identifier, error)
-                _cache.failed_loads[key] = time.monotonic()
-                return None
-            _cache.models[key] = model
+    try:
+        model = artefact_read(model_class, model_name=name, identifier=identifier)
+    except ArtefactError as error:
+        logger.error("cannot load model=%s identifier=%s: %s", name, identifier, error)
+        process.failed_loads[key] = time.monotonic()
+        return None
+    process.models[key] = model
+    return model
+
+
+def _with_live_sessions(process: _Process, model: PredictionModel) -> PredictionModel:
+    """The model extended with the sessions stored since it last looked (since its training data
+    were read, the first time)."""
+    key = (model.name, model.identifier)
+    since = process.live_since.get(key)
+    if since is None:
+        mark = TrainingDataMark.objects.filter(model_name=model.name, model_identifier=model.identifier).first()
+        published = LatestIdentifier.objects.filter(model_name=model.name, identifier=model.identifier).first()
+        since = (
+            mark.taken_at
+            if mark is not None
+            else (published.update_at if published else timezone.now()) - LIVE_LOOKBACK
+        )
+    looked_at = timezone.now()
+    sessions = session_data_of(sessions_updated_since(since - LIVE_OVERLAP))
+    if sessions.sessions:
+        model = model.extended_with(sessions)
+        process.models[key] = model
+    process.live_since[key] = looked_at
     return model
 
 
 def serving_cache_clear() -> None:
-    """Forget everything cached in this process (tests; a process sees new data anyway)."""
-    global _cache
-    with _lock:
-        _cache = _Cache()
+    """Forget everything cached in this process and stop its refresher (tests)."""
+    global _process
+    with _refresh_lock:
+        _process.stop.set()
+        _process = _Process()
 
 
 def catalogue_skus_in_category(snapshot: CatalogueSnapshot, category_ids: list[int]) -> tuple[list[int], list[str]]:

@@ -16,6 +16,7 @@ from core.databases import database_for_app
 from feedback import services as feedback_services
 from modelstore import services as modelstore_services
 from products import services as product_services
+from products.models import CatalogueChange
 from store import serializers as store_serializers
 
 
@@ -24,12 +25,13 @@ class StoreClass:
     name: str
     serializer_class: type[serializers.Serializer]
     app: str  # the data app written to; its database comes from DATABASE_APPS_MAPPING
+    write: Callable[[Sequence[Any]], int]
+    # What a written item changed in the servers' catalogue: (kind, key) for the change log.
+    catalogue_change: Callable[[Any], tuple[str, str]] | None = None
 
     @property
     def database(self) -> str:
         return database_for_app(self.app)
-
-    write: Callable[[Sequence[Any]], int]
 
 
 _CLASSES = (
@@ -56,12 +58,14 @@ _CLASSES = (
         store_serializers.ProductVariantSerializer,
         "products",
         lambda items: product_services.product_variant_upsert_many(product_variants=items),
+        lambda item: (CatalogueChange.Kind.VARIANT, item.sku),
     ),
     StoreClass(
         "Product",
         store_serializers.ProductSerializer,
         "products",
         lambda items: product_services.product_upsert_many(products=items),
+        lambda item: (CatalogueChange.Kind.PRODUCT, str(item.id)),
     ),
     StoreClass(
         "ProductTranslation",
@@ -86,6 +90,7 @@ _CLASSES = (
         store_serializers.OrderSerializer,
         "products",
         lambda items: product_services.order_upsert_many(orders=items),
+        lambda item: (CatalogueChange.Kind.ORDER, str(item.token)),
     ),
     StoreClass(
         "ProductDetailEnter",

@@ -14,7 +14,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from core.exceptions import ApplicationError
-from products.revision import catalogue_revision_bump
+from products.revision import catalogue_changes_record, catalogue_revision_bump
 from products.services import CategoryCycleError
 from store.registry import STORE_CLASSES
 
@@ -110,8 +110,17 @@ def store_objects(*, payloads: Sequence[dict[str, Any]]) -> StoreResult:
                 if name in grouped:
                     stored[name] = store_class.write([item for _, item in grouped[name]])
             if writes_catalogue:
-                # Servers rebuild their in-memory catalogue when this counter moves.
-                catalogue_revision_bump()
+                # Servers apply what changed to their in-memory catalogue when this counter moves.
+                revision = catalogue_revision_bump()
+                catalogue_changes_record(
+                    revision=revision,
+                    changes=[
+                        STORE_CLASSES[name].catalogue_change(item)
+                        for name in grouped
+                        if STORE_CLASSES[name].catalogue_change is not None
+                        for _, item in grouped[name]
+                    ],
+                )
     except CategoryCycleError as error:
         cycle = set(error.category_ids)
         bad = [(index, item.id) for index, item in grouped.get("Category", []) if item.id in cycle]

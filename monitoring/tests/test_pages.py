@@ -233,13 +233,13 @@ def test_an_invalid_configuration_shows_the_errors_and_stores_nothing(staff):
     data = _form_data()
     data["homepage_scoring_cascade"] = "ease, nosuchmodel"
     data["batch_size_options"] = "64, lots"
-    data["cart_retrieval_cascade"] = "gru4rec"  # gru4rec only scores
+    data["homepage_retrieval_cascade"] = "similarity"  # similarity needs a viewed product or a cart
 
     response = staff.post("/monitoring/configuration/", data)
 
     assert response.status_code == 400
     form = response.context["form"]
-    assert set(form.errors) == {"homepage_scoring_cascade", "batch_size_options", "cart_retrieval_cascade"}
+    assert set(form.errors) == {"homepage_scoring_cascade", "batch_size_options", "homepage_retrieval_cascade"}
     assert form.errors["homepage_scoring_cascade"] == ["Unknown model 'nosuchmodel'."]
     assert ConfigVersion.objects.count() == 1
     assert config_current().retrieval_size == 700

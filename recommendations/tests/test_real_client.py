@@ -392,6 +392,16 @@ def test_by_default_no_two_items_of_an_answer_belong_to_one_product(recommendati
     assert len(answer) == {"PRODUCT_DETAIL": 7, "CART": 7}.get(recommendation_type, 8)
 
 
+def test_one_variant_per_product_prefers_a_variant_in_stock():
+    _shop(products=3, variants_per_product=2, **{"p1-0": {"stock": 0}})
+    make_orders([("x", "p1-0", 9), ("x", "p2-0", 2), ("x", "p1-1", 1)])
+
+    answer = skus(predict(_body("HOMEPAGE", limit=None)))
+
+    # p1-0 sells best but is out of stock: its in-stock sibling stands for product 1.
+    assert answer[:2] == ["p2-0", "p1-1"] and "p1-0" not in answer
+
+
 def test_one_variant_per_product_keeps_the_best_variant():
     _shop(products=4, variants_per_product=3)
     make_orders([("x", "p2-1", 9), ("x", "p2-0", 5), ("x", "p1-2", 3)])

@@ -84,6 +84,11 @@ def session_data(
     sessions = feedback_selectors.session_sequences(
         known_skus=set(product_selectors.variant_skus()), since=since, until=until
     )
+    return session_data_of(sessions)
+
+
+def session_data_of(sessions: feedback_selectors.SessionSequences) -> SessionData:
+    """The algorithms' session input from the feedback selectors' sessions."""
     return SessionData(
         skus=sessions.skus,
         sessions=sessions.sequences,

@@ -256,7 +256,8 @@ def write_all_new_catalogue(
     exists for untrusted input, and its upserts, which exist for rows already stored, and are
     inserted in bulk (`catalogue_insert_new`) as the store would store them. Everything else
     goes through the store. The caller checks `catalogue_is_empty()` and holds the transaction."""
-    from products.revision import catalogue_revision_bump
+    from products.models import CatalogueChange
+    from products.revision import catalogue_changes_record, catalogue_revision_bump
     from products.services import catalogue_insert_new
 
     received_at = timezone.now()
@@ -304,4 +305,5 @@ def write_all_new_catalogue(
     if others:
         flush_others()
     # Servers rebuild their in-memory catalogue when this counter moves.
-    catalogue_revision_bump()
+    # Too many keys to log one by one: servers rebuild their catalogue in full.
+    catalogue_changes_record(revision=catalogue_revision_bump(), changes=[(CatalogueChange.Kind.ALL, "")])

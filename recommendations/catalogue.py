@@ -1,0 +1,190 @@
+"""A server's in-memory catalogue: built in full once, then kept current by applying just the
+rows each catalogue write touched (the change log), so a stock update costs a few keyed queries
+and a copy of a few arrays, never a rebuild.
+
+A snapshot is never changed once requests can see it: a patch copies the arrays it changes and
+returns a new snapshot. The dicts that map products and variants are shared between snapshots
+and updated in place (a request that reads one mid-update sees either mapping; both are valid
+catalogue states)."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+import numpy as np
+from django.utils import timezone
+
+from products.selectors import CatalogueChanges, CatalogueRows, catalogue_changes_rows, catalogue_rows
+from recommendations.algorithms.base import Catalogue
+from recommendations.algorithms.popularity import popularity_from_orders
+
+
+@dataclass(frozen=True)
+class CatalogueSnapshot:
+    catalogue: Catalogue
+    product_of: dict[str, int]  # sku -> the first product listing it
+    variants_of: dict[int, tuple[str, ...]]  # product id -> its variant SKUs
+    products_in_category: dict[int, tuple[int, ...]]  # category id -> products directly in it
+    product_shown: dict[int, bool]  # product id -> published and not deleted
+    product_category: dict[int, int | None]
+    # SKUs listed by more than one product -> every product listing them (rare).
+    shared_skus: dict[str, tuple[int, ...]]
+    revision: int
+    half_life_days: float | None
+    built_at: float  # time.monotonic() of the full build
+
+    def is_shown(self, sku: str) -> bool:
+        """Whether a product listing the SKU is published and not deleted."""
+        products = self.shared_skus.get(sku)
+        if products is None:
+            product = self.product_of.get(sku)
+            return product is not None and self.product_shown.get(product, False)
+        return any(self.product_shown.get(product, False) for product in products)
+
+
+def _popularity(skus: list[str], lines: list, half_life_days: float | None) -> np.ndarray:
+    return popularity_from_orders(
+        skus,
+        [line[0] for line in lines],
+        [line[1] for line in lines],
+        [line[2] for line in lines] if half_life_days else None,
+        timezone.now() if half_life_days else None,
+        half_life_days,
+    )
+
+
+def catalogue_snapshot_build(*, revision: int, half_life_days: float | None) -> CatalogueSnapshot:
+    """The whole catalogue, read in a few set-based queries."""
+    rows: CatalogueRows = catalogue_rows()
+    variants_of: dict[int, list[str]] = defaultdict(list)
+    listed_by: dict[str, list[int]] = defaultdict(list)
+    for sku, product_id in rows.links:
+        variants_of[product_id].append(sku)
+        listed_by[sku].append(product_id)
+    product_shown = {product_id: shown for product_id, shown, _ in rows.products}
+    product_category = {product_id: category for product_id, _, category in rows.products}
+    products_in_category: dict[int, list[int]] = defaultdict(list)
+    for product_id, _, category in rows.products:
+        if category is not None:
+            products_in_category[category].append(product_id)
+    snapshot = CatalogueSnapshot(
+        catalogue=Catalogue.build([]),
+        product_of={sku: products[0] for sku, products in listed_by.items()},
+        variants_of={k: tuple(v) for k, v in variants_of.items()},
+        products_in_category={k: tuple(v) for k, v in products_in_category.items()},
+        product_shown=product_shown,
+        product_category=product_category,
+        shared_skus={sku: tuple(products) for sku, products in listed_by.items() if len(products) > 1},
+        revision=revision,
+        half_life_days=half_life_days,
+        built_at=time.monotonic(),
+    )
+    skus = [row[0] for row in rows.variants]
+    catalogue = Catalogue.build(
+        skus,
+        is_available=[not deleted and snapshot.is_shown(sku) for sku, _, _, deleted in rows.variants],
+        in_stock=[stock > 0 for _, stock, _, _ in rows.variants],
+        recommendation_weight=[weight for _, _, weight, _ in rows.variants],
+        popularity=_popularity(skus, rows.order_lines, half_life_days),
+    )
+    return replace(snapshot, catalogue=catalogue)
+
+
+def catalogue_snapshot_patch(
+    snapshot: CatalogueSnapshot, changes: Iterable[tuple[str, str]], *, revision: int
+) -> CatalogueSnapshot:
+    """A new snapshot with the rows behind `changes` ((kind, key) from the change log) as they
+    are now. Applying a change twice is harmless: every row is read afresh."""
+    keys: dict[str, set[str]] = defaultdict(set)
+    for kind, key in changes:
+        keys[kind].add(key)
+    product_ids = {int(key) for key in keys["PRODUCT"] if key.lstrip("-").isdigit()}
+    # The variants a changed product listed before: it may list them no more.
+    listed_before = {sku for product_id in product_ids for sku in snapshot.variants_of.get(product_id, ())}
+    rows: CatalogueChanges = catalogue_changes_rows(
+        skus=keys["VARIANT"] | listed_before, product_ids=product_ids, order_tokens=keys["ORDER"]
+    )
+
+    # Products: their flags, categories and variant lists.
+    for product_id, shown, category in rows.products:
+        old_category = snapshot.product_category.get(product_id)
+        if old_category != category:
+            if old_category is not None:
+                remaining = tuple(p for p in snapshot.products_in_category.get(old_category, ()) if p != product_id)
+                snapshot.products_in_category[old_category] = remaining
+            if category is not None:
+                snapshot.products_in_category[category] = (*snapshot.products_in_category.get(category, ()), product_id)
+        snapshot.product_shown[product_id] = shown
+        snapshot.product_category[product_id] = category
+    listed_by: dict[str, list[int]] = defaultdict(list)
+    products_listing: dict[int, list[str]] = defaultdict(list)
+    for sku, product_id in rows.links:
+        listed_by[sku].append(product_id)
+        products_listing[product_id].append(sku)
+    touched_skus = set(keys["VARIANT"]) | set(listed_by) | listed_before
+    for product_id in product_ids:
+        snapshot.variants_of[product_id] = tuple(products_listing.get(product_id, ()))
+    for sku in touched_skus:
+        products = listed_by.get(sku)
+        if products:
+            snapshot.product_of[sku] = products[0]
+            if len(products) > 1:
+                snapshot.shared_skus[sku] = tuple(products)
+            else:
+                snapshot.shared_skus.pop(sku, None)
+        elif sku in snapshot.product_of and snapshot.product_of[sku] in product_ids:
+            # Its product no longer lists it.
+            del snapshot.product_of[sku]
+            snapshot.shared_skus.pop(sku, None)
+
+    # Variants: new ones are appended; the flags of every touched one are recomputed.
+    catalogue = snapshot.catalogue
+    variant_rows = {sku: (stock, weight, deleted) for sku, stock, weight, deleted in rows.variants}
+    new_skus = [sku for sku in variant_rows if sku not in catalogue.index]
+    popularity = catalogue.popularity.copy()
+    if new_skus:
+        index = dict(catalogue.index)
+        for sku in new_skus:
+            index[sku] = len(index)
+        grow = len(new_skus)
+        catalogue = Catalogue(
+            skus=np.concatenate([catalogue.skus, np.asarray(new_skus, dtype=object)]),
+            is_available=np.concatenate([catalogue.is_available, np.zeros(grow, dtype=bool)]),
+            in_stock=np.concatenate([catalogue.in_stock, np.zeros(grow, dtype=bool)]),
+            recommendation_weight=np.concatenate([catalogue.recommendation_weight, np.zeros(grow)]),
+            popularity=np.concatenate([popularity, np.zeros(grow)]),
+            index=index,
+        )
+    else:
+        catalogue = replace(
+            catalogue,
+            is_available=catalogue.is_available.copy(),
+            in_stock=catalogue.in_stock.copy(),
+            recommendation_weight=catalogue.recommendation_weight.copy(),
+            popularity=popularity,
+            derived={},
+        )
+    index = catalogue.index
+    deleted_of: dict[str, bool] = {}
+    for sku, (stock, weight, deleted) in variant_rows.items():
+        row = index[sku]
+        catalogue.in_stock[row] = stock > 0
+        catalogue.recommendation_weight[row] = weight
+        deleted_of[sku] = deleted
+    for sku in touched_skus:
+        row = index.get(sku)
+        if row is not None:
+            # A variant with no row any more is gone; one with a row is available when it is
+            # not deleted and a product listing it is shown.
+            catalogue.is_available[row] = not deleted_of.get(sku, True) and snapshot.is_shown(sku)
+
+    # Sales: the popularity of every variant an order touched, from all its order lines.
+    if rows.sold_skus:
+        sold = sorted(rows.sold_skus & set(index))
+        values = _popularity(sold, rows.order_lines, snapshot.half_life_days)
+        for sku, value in zip(sold, values.tolist()):
+            catalogue.popularity[index[sku]] = value
+    return replace(snapshot, catalogue=catalogue, revision=revision)

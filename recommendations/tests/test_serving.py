@@ -1,0 +1,188 @@
+"""A server's in-memory catalogue kept current by the change log, and the refresher thread that
+never makes a request wait."""
+
+import json
+import threading
+import time
+
+import numpy as np
+import pytest
+from rest_framework.test import APIClient
+
+from conftest import ALL_DATABASES
+from products.revision import catalogue_revision_current
+from recommendations import serving
+from recommendations.catalogue import catalogue_snapshot_build, catalogue_snapshot_patch
+from recommendations.serving import serving_state
+
+VARIANT = {
+    "_model_class": "ProductVariant",
+    "ean": "",
+    "weight": None,
+    "recommendation_weight": 0.5,
+    "attributes": [],
+    "create_at": "2024-01-01T00:00:00",
+    "update_at": "2024-01-01T00:00:00",
+}
+
+
+def post(body):
+    response = APIClient().post("/store_objects", json.dumps(body), content_type="application/json")
+    assert response.status_code == 200, response.content
+    return response
+
+
+def variant(sku: str, stock: int = 5, **extra) -> dict:
+    return {**VARIANT, "sku": sku, "stock_quantity": stock, **extra}
+
+
+def product(product_id: int, skus: list[str], category: int | None = 1, **extra) -> dict:
+    return {
+        "_model_class": "Product",
+        "id": product_id,
+        "published": True,
+        "category_id": category,
+        "type": None,
+        "product_translations": [],
+        "product_variants": skus,
+        "create_at": "2024-01-01T00:00:00",
+        "update_at": "2024-01-01T00:00:00",
+        **extra,
+    }
+
+
+def order(token: str, lines: list[list]) -> dict:
+    return {"_model_class": "Order", "token": token, "session_id": "s", "product_variants": lines}
+
+
+def _shop() -> None:
+    post(
+        [variant(f"v{i}") for i in range(6)]
+        + [product(p, [f"v{2 * p}", f"v{2 * p + 1}"], category=p % 2) for p in range(3)]
+    )
+
+
+def _as_comparable(snapshot) -> dict:
+    catalogue = snapshot.catalogue
+    order = np.argsort(catalogue.skus.astype(str))
+    return {
+        "skus": catalogue.skus[order].tolist(),
+        "is_available": catalogue.is_available[order].tolist(),
+        "in_stock": catalogue.in_stock[order].tolist(),
+        "recommendation_weight": catalogue.recommendation_weight[order].tolist(),
+        "popularity": catalogue.popularity[order].tolist(),
+        "product_of": snapshot.product_of,
+        "variants_of": {k: v for k, v in snapshot.variants_of.items() if v},
+        "products_in_category": {k: sorted(v) for k, v in snapshot.products_in_category.items() if v},
+        "product_shown": snapshot.product_shown,
+    }
+
+
+WRITES = {
+    "stock to zero and a weight": [variant("v1", stock=0, recommendation_weight=0.9)],
+    "a variant deleted": [variant("v2", deleted=True)],
+    "a product unpublished": [product(1, ["v2", "v3"], published=False)],
+    "a product soft-deleted": [product(2, ["v4", "v5"], deleted=True)],
+    "a product moved to another category": [product(0, ["v0", "v1"], category=7)],
+    "a new variant on an existing product": [variant("v9"), product(1, ["v2", "v3", "v9"])],
+    "a variant moved between products": [product(0, ["v0"]), product(2, ["v4", "v5", "v1"])],
+    "a new product": [variant("n1"), variant("n2", stock=0), product(8, ["n1", "n2"], category=3)],
+    "orders": [order("2b1a7a36-8c4d-4f43-9a7e-111111111111", [["v3", 4], ["v0", 1]])],
+    "an order sent again with other lines": [
+        order("2b1a7a36-8c4d-4f43-9a7e-111111111111", [["v3", 4]]),
+        order("2b1a7a36-8c4d-4f43-9a7e-111111111111", [["v5", 2]]),
+    ],
+}
+
+
+@pytest.mark.django_db(databases=ALL_DATABASES)
+@pytest.mark.parametrize("writes", list(WRITES))
+def test_a_patched_snapshot_equals_a_full_rebuild(writes):
+    _shop()
+    post([order("2b1a7a36-8c4d-4f43-9a7e-000000000000", [["v4", 2]])])
+    before = catalogue_snapshot_build(revision=catalogue_revision_current(), half_life_days=None)
+
+    for write in WRITES[writes]:
+        post([write])
+
+    from products.revision import catalogue_changes_between
+
+    changes, is_complete = catalogue_changes_between(before.revision, catalogue_revision_current())
+    patched = catalogue_snapshot_patch(before, changes, revision=catalogue_revision_current())
+    rebuilt = catalogue_snapshot_build(revision=catalogue_revision_current(), half_life_days=None)
+    assert is_complete
+    assert _as_comparable(patched) == _as_comparable(rebuilt)
+    assert patched.revision == rebuilt.revision
+
+
+@pytest.mark.django_db(databases=ALL_DATABASES)
+def test_a_stock_update_is_applied_from_the_change_log_without_a_rebuild(monkeypatch):
+    _shop()
+    assert serving_state().snapshot.catalogue.in_stock[serving_state().snapshot.catalogue.index["v1"]]
+    builds = []
+    real_build = serving.catalogue_snapshot_build
+    monkeypatch.setattr(serving, "catalogue_snapshot_build", lambda **kw: builds.append(kw) or real_build(**kw))
+
+    post([variant("v1", stock=0)])
+
+    snapshot = serving_state().snapshot
+    assert not snapshot.catalogue.in_stock[snapshot.catalogue.index["v1"]]
+    assert builds == []
+
+
+@pytest.mark.django_db(databases=ALL_DATABASES)
+def test_a_write_that_logged_nothing_makes_the_server_rebuild():
+    from products.models import ProductVariant
+    from products.revision import catalogue_revision_bump
+
+    _shop()
+    serving_state()
+    ProductVariant.objects.filter(sku="v1").update(stock_quantity=0)
+    catalogue_revision_bump()  # a direct write: the revision moved, the log has nothing for it
+
+    snapshot = serving_state().snapshot
+    assert not snapshot.catalogue.in_stock[snapshot.catalogue.index["v1"]]
+
+
+def _predict(body: dict) -> list[str]:
+    response = APIClient().post("/predict", json.dumps(body), content_type="application/json")
+    assert response.status_code == 200, response.content
+    return [item["product_variant_sku"] for item in response.json()]
+
+
+@pytest.mark.django_db(databases=ALL_DATABASES, transaction=True)
+@pytest.mark.parametrize("update", ["out of stock", "deleted"])
+def test_an_update_reaches_predictions_within_the_window_while_requests_never_wait(settings, monkeypatch, update):
+    settings.RECOMMENDER = {**settings.RECOMMENDER, "STATE_CHECK_SECONDS": 0.05}
+    _shop()
+    post([{"_model_class": "Config", "oneVariantPerProduct": False}])
+    post([order("2b1a7a36-8c4d-4f43-9a7e-000000000000", [["v1", 9], ["v3", 2]])])
+    body = {"recommendation_type": "HOMEPAGE", "session_id": "s1", "limit": 6}
+    assert _predict(body)[0] == "v1"  # the best seller
+
+    # Hold the refresher inside the patch: a request meanwhile must answer from the state it has.
+    release = threading.Event()
+    inside = threading.Event()
+    real_patch = serving.catalogue_snapshot_patch
+
+    def held_patch(*args, **kwargs):
+        inside.set()
+        release.wait(10)
+        return real_patch(*args, **kwargs)
+
+    monkeypatch.setattr(serving, "catalogue_snapshot_patch", held_patch)
+    post([variant("v1", stock=0)] if update == "out of stock" else [variant("v1", deleted=True)])
+    assert inside.wait(10), "the refresher did not start applying the change"
+
+    during = _predict(body)  # answered while the refresh is held
+    release.set()
+    deadline = time.monotonic() + 10
+    while (after := _predict(body))[0] == "v1" and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+    assert during[0] == "v1"
+    assert after[0] == "v3"
+    if update == "out of stock":
+        assert after[-1] == "v1"
+    else:
+        assert "v1" not in after
