@@ -28,7 +28,7 @@ from modelstore.services import (
     training_request,
 )
 from products import selectors as product_selectors
-from products.revision import catalogue_revision_current
+from products.revision import catalogue_changes_prune, catalogue_revision_current
 from recommendations.algorithms.registry import MODELS
 from recommendations.config import RecommenderConfig
 from recommendations.selectors import config_current
@@ -40,6 +40,8 @@ logger = logging.getLogger(__name__)
 
 Status = TrainerQueueItem.Status
 
+# How often the scheduling trainer prunes the catalogue change log.
+CHANGE_LOG_PRUNE_SECONDS = 600.0
 # A progress line at least every this many percent or seconds; the claim is renewed as often.
 PROGRESS_STEP_PERCENT = 10
 PROGRESS_STEP_SECONDS = 15.0
@@ -79,6 +81,7 @@ class Trainer:
         self._write = write or logger.info
         self._stop = threading.Event()
         self._is_training = False
+        self._pruned_at = 0.0
 
     # --- the loop ------------------------------------------------------------------------
 
@@ -210,6 +213,10 @@ class Trainer:
         `retrain_after_new_events` events it learns from (session models: views; interaction models:
         views, add-to-carts, order lines, reviews), or `retrain_after_catalogue_changes` catalogue
         revisions (content models)."""
+        if time.monotonic() - self._pruned_at > CHANGE_LOG_PRUNE_SECONDS:
+            # The catalogue change log only serves servers that looked within the last hour.
+            catalogue_changes_prune()
+            self._pruned_at = time.monotonic()
         config = config_current()
         settings = config.trainer_config
         active = set(
