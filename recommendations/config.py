@@ -104,6 +104,13 @@ class TrainerConfig:
         bounds=(0, 86_400),
         description="Wait before the first retry of a failed training; doubled for each further one.",
     )
+    served_evaluation_events: int = option(
+        1000,
+        title="Served evaluation events",
+        bounds=(0, 1_000_000),
+        description="After training a session or interaction model, this many next clicks of the latest sessions are "
+        "predicted through the pipeline to show what shoppers get (0: not measured).",
+    )
     claim_timeout_seconds: int = option(
         3600,
         title="Claim timeout (s)",

@@ -140,6 +140,7 @@ def _context(state: ServingState, request: PredictionRequest) -> PredictContext:
         catalogue=snapshot.catalogue,
         session_history=session_history,
         requester=requester,
+        session_id=request.session_id,
         viewed_variant=viewed,
         cart=tuple(request.variants_in_cart),
         exclude=frozenset(exclude),
@@ -344,6 +345,35 @@ def prediction_run(request: PredictionRequest, *, store: bool = True) -> Predict
             return answer
 
     context = _context(state, request)
+    answer = prediction_answer(state, request, context)
+    if store:
+        prediction_result_record(
+            retrieval_model_name=answer.retrieval_model[0],
+            retrieval_model_identifier=answer.retrieval_model[1],
+            scoring_model_name=answer.scoring_model[0],
+            scoring_model_identifier=answer.scoring_model[1],
+            recommendation_type=request.recommendation_type.value,
+            session_id=request.session_id,
+            user_id=request.user_id,
+            retrieval_duration=answer.durations["retrieval"],
+            scoring_duration=answer.durations["scoring"],
+            ordering_duration=answer.durations["ordering"],
+            predicted_items=answer.items,
+        )
+    if is_cached:
+        cache.set(
+            _cache_key(request),
+            {"category_id": request.category_id, "signature": cache_signature, "answer": answer},
+            timeout=3600,
+        )
+    return answer
+
+
+def prediction_answer(state: ServingState, request: PredictionRequest, context: PredictContext) -> PredictionAnswer:
+    """Retrieval, scoring, filters, ordering and limit for a request whose context is built: what
+    `/predict` answers, without reading or writing anything (offline evaluations call it with
+    contexts of their own)."""
+    is_category = request.recommendation_type == RecommendationType.CATEGORY_LIST
     started = time.perf_counter()
     products: list[int] = []
     supplier: dict[str, str] = {}
@@ -375,7 +405,7 @@ def prediction_run(request: PredictionRequest, *, store: bool = True) -> Predict
     unscored = {sku for sku, score in scored if score == float("-inf")}
     served_by = [supplier.get(sku, scorer.name) if sku in unscored else scorer.name for sku in items]
 
-    answer = PredictionAnswer(
+    return PredictionAnswer(
         items=items,
         recommendation_type=request.recommendation_type,
         retrieval_model=retrieval,
@@ -388,27 +418,6 @@ def prediction_run(request: PredictionRequest, *, store: bool = True) -> Predict
         product_positions=_product_positions(state, products, items) if is_category else {},
         served_by=served_by,
     )
-    if store:
-        prediction_result_record(
-            retrieval_model_name=retrieval[0],
-            retrieval_model_identifier=retrieval[1],
-            scoring_model_name=answer.scoring_model[0],
-            scoring_model_identifier=answer.scoring_model[1],
-            recommendation_type=request.recommendation_type.value,
-            session_id=request.session_id,
-            user_id=request.user_id,
-            retrieval_duration=answer.durations["retrieval"],
-            scoring_duration=answer.durations["scoring"],
-            ordering_duration=answer.durations["ordering"],
-            predicted_items=items,
-        )
-    if is_cached:
-        cache.set(
-            _cache_key(request),
-            {"category_id": request.category_id, "signature": cache_signature, "answer": answer},
-            timeout=3600,
-        )
-    return answer
 
 
 def _product_positions(state: ServingState, products: list[int], items: list[str]) -> dict[str, int]:

@@ -141,7 +141,11 @@ def test_staff_logs_in_sees_the_charts_and_reorders_a_cascade(live_server, brows
     clock(NOON)
     get_user_model().objects.create_user("operator", password=PASSWORD, is_staff=True)
     _shop_with_traffic()
-    assert config_current().product_detail_retrieval_cascade == ("similarity", "popularity", "selection")
+    default = list(DEFAULT_CONFIG.product_detail_retrieval_cascade)
+    assert config_current().product_detail_retrieval_cascade == tuple(default)
+    # Moving popularity up one place swaps it with the model before it.
+    up = default.index("popularity")
+    reordered_cascade = [*default[: up - 1], "popularity", default[up - 1], *default[up + 1 :]]
 
     # The pages send an anonymous visitor to the admin login, which brings them back.
     browser.get(f"{live_server.url}/monitoring/performance/")
@@ -172,12 +176,12 @@ def test_staff_logs_in_sees_the_charts_and_reorders_a_cascade(live_server, brows
     )
     # The script turned the text input into an ordered list with arrows.
     items = _wait(browser, lambda d: cascade.find_elements(By.CSS_SELECTOR, "ol.cascade-list li[data-model]"))
-    assert [li.get_attribute("data-model") for li in items] == ["similarity", "popularity", "selection"]
+    assert [li.get_attribute("data-model") for li in items] == default
     cascade.find_element(By.CSS_SELECTOR, "li[data-model=popularity] button.up").click()
     reordered = [li.get_attribute("data-model") for li in cascade.find_elements(By.CSS_SELECTOR, "li[data-model]")]
-    assert reordered == ["popularity", "similarity", "selection"]
+    assert reordered == reordered_cascade
     hidden = cascade.find_element(By.CSS_SELECTOR, "input.cascade-input")
-    assert hidden.get_attribute("value") == "popularity, similarity, selection"
+    assert hidden.get_attribute("value") == ", ".join(reordered_cascade)
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", cascade)
     browser.save_screenshot(str(screenshots / "configuration.png"))
 
@@ -189,8 +193,8 @@ def test_staff_logs_in_sees_the_charts_and_reorders_a_cascade(live_server, brows
 
     assert ConfigVersion.objects.count() == 1
     assert ConfigVersion.objects.get().created_by == "operator"
-    assert config_current().product_detail_retrieval_cascade == ("popularity", "similarity", "selection")
+    assert config_current().product_detail_retrieval_cascade == tuple(reordered_cascade)
     # Everything the operator did not touch is as it was: the other cascades, every model enabled.
     assert config_current() == dataclasses.replace(
-        DEFAULT_CONFIG, product_detail_retrieval_cascade=("popularity", "similarity", "selection")
+        DEFAULT_CONFIG, product_detail_retrieval_cascade=tuple(reordered_cascade)
     )

@@ -33,31 +33,27 @@ _HOMEPAGE, _CATEGORY, _PRODUCT, _CART = (
 _RETRIEVAL, _SCORING = Phase.RETRIEVAL, Phase.SCORING
 
 # The default cascades, first tried first; the last resort (dummy) ends every cascade implicitly.
-# The session model comes first where it serves: it answers about what the shopper does now;
-# EASE (the shopper's whole history) answers when the session has nothing it knows. On a product
-# page, the product's neighbours come before the shopper's general tastes. Category lists
+# The session models come first wherever they serve: they answer about what the shopper does now,
+# retrieving over the whole catalogue (session-kNN's neighbours, then GRU4Rec's full ranking);
+# EASE (the shopper's whole history) answers when the session has nothing they know. On a
+# product page and for a cart, the product's content neighbours come next. Category lists
 # retrieve by category, without a model.
+_SESSION = (SKNNModel.name, GRU4RecModel.name)
 DEFAULT_CASCADES: dict[tuple[RecommendationType, Phase], tuple[str, ...] | None] = {
-    (_HOMEPAGE, _RETRIEVAL): (EASEModel.name, PopularityModel.name, SelectionModel.name),
-    (_HOMEPAGE, _SCORING): (GRU4RecModel.name, EASEModel.name, PopularityModel.name, SelectionModel.name),
+    (_HOMEPAGE, _RETRIEVAL): (*_SESSION, EASEModel.name, PopularityModel.name, SelectionModel.name),
+    (_HOMEPAGE, _SCORING): (*_SESSION, EASEModel.name, PopularityModel.name, SelectionModel.name),
     (_CATEGORY, _RETRIEVAL): None,
-    (_CATEGORY, _SCORING): (GRU4RecModel.name, EASEModel.name, PopularityModel.name, SelectionModel.name),
-    (_PRODUCT, _RETRIEVAL): (SimilarityModel.name, PopularityModel.name, SelectionModel.name),
-    (_PRODUCT, _SCORING): (
-        GRU4RecModel.name,
+    (_CATEGORY, _SCORING): (*_SESSION, EASEModel.name, PopularityModel.name, SelectionModel.name),
+    (_PRODUCT, _RETRIEVAL): (
+        *_SESSION,
         SimilarityModel.name,
         EASEModel.name,
         PopularityModel.name,
         SelectionModel.name,
     ),
-    (_CART, _RETRIEVAL): (SimilarityModel.name, PopularityModel.name, SelectionModel.name),
-    (_CART, _SCORING): (
-        GRU4RecModel.name,
-        EASEModel.name,
-        SimilarityModel.name,
-        PopularityModel.name,
-        SelectionModel.name,
-    ),
+    (_PRODUCT, _SCORING): (*_SESSION, SimilarityModel.name, EASEModel.name, PopularityModel.name, SelectionModel.name),
+    (_CART, _RETRIEVAL): (*_SESSION, SimilarityModel.name, EASEModel.name, PopularityModel.name, SelectionModel.name),
+    (_CART, _SCORING): (*_SESSION, EASEModel.name, SimilarityModel.name, PopularityModel.name, SelectionModel.name),
 }
 
 # The reference row of offline evaluations.

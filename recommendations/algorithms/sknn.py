@@ -630,8 +630,12 @@ class SKNNModel(PredictionModel):
         return items[keep].astype(np.int64), scores[keep]
 
     def is_ready(self, context: PredictContext) -> bool:
+        """Whether another stored session shares an item with this one (its own stored copy, once
+        the live index holds it, does not count)."""
         history = self.history_items(context.session_history, context.viewed_variant)
-        return bool(np.any(self.item_indptr[history + 1] > self.item_indptr[history]))
+        if not np.any(self.item_indptr[history + 1] > self.item_indptr[history]):
+            return False
+        return len(self.neighbours(history, context.session_id).rows) > 0
 
     def retrieve(self, context: PredictContext, n: int) -> list[str]:
         if not self.can_serve(context.recommendation_type, Phase.RETRIEVAL):

@@ -18,8 +18,8 @@ def test_defaults_apply_when_no_config_is_stored():
 
     assert config.retrieval_size == 1000
     assert config.ordering_size == 50
-    assert config.homepage_retrieval_cascade == ("ease", "popularity", "selection")
-    assert config.product_detail_scoring_cascade == ("gru4rec", "similarity", "ease", "popularity", "selection")
+    assert config.homepage_retrieval_cascade == ("sknn", "gru4rec", "ease", "popularity", "selection")
+    assert config.product_detail_scoring_cascade == ("sknn", "gru4rec", "similarity", "ease", "popularity", "selection")
     assert config.category_list_retrieval_cascade is None
     assert config.ease_config.l2_options == (1.0, 10.0, 100.0)
     assert config.ease_config.reviews_multiplier == 0.5

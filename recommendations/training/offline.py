@@ -8,6 +8,7 @@ Popularity (training-period interaction counts) is the reference row."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import time
 from dataclasses import dataclass
@@ -84,12 +85,13 @@ def holdout_split(
     return Holdout(split_at=datetime.datetime.fromtimestamp(split, tz=datetime.UTC), train=train, test_sessions=tests)
 
 
-def _fit_for_evaluation(
-    model_name: str, config: RecommenderConfig, holdout: Holdout, catalogue: Catalogue
+def fit_for_evaluation(
+    model_name: str, config: RecommenderConfig, holdout: Holdout, *, quick: bool = False
 ) -> PredictionModel:
     """The model trained on what happened before the split: the holdout's training sessions for
     a session model, interactions before the split for an interaction model, the catalogue as
-    it is for a content model."""
+    it is for a content model. `quick` skips the model's own validation split (the holdout is
+    the validation), when its params have one."""
     model_class = get_model_class(model_name)
     if not model_class.needs_training:
         return model_class()
@@ -105,7 +107,14 @@ def _fit_for_evaluation(
         )
     else:
         data = training_data_build(model_class.training_data, options, until=holdout.split_at)
-    model, _ = model_class.fit(data, model_class.params_from_options(options))
+    params = model_class.params_from_options(options)
+    if (
+        quick
+        and dataclasses.is_dataclass(params)
+        and any(f.name == "validation_fraction" for f in dataclasses.fields(params))
+    ):
+        params = dataclasses.replace(params, validation_fraction=0.0)
+    model, _ = model_class.fit(data, params)
     return model
 
 
@@ -126,7 +135,10 @@ def evaluate_model(
     config: RecommenderConfig | None = None,
     cutoff: int = 20,
     max_events: int | None = None,
+    model: PredictionModel | None = None,
 ) -> dict[str, Any]:
+    """Every next item of the test sessions ranked against all training-period items; `model`
+    when it is fitted already, else fitted here on the holdout's training part."""
     config = config or config_current()
     universe = holdout.train.skus
     index = {sku: i for i, sku in enumerate(universe)}
@@ -136,7 +148,8 @@ def evaluate_model(
     catalogue = Catalogue.build(universe, popularity=counts)
 
     began = time.monotonic()
-    model = _fit_for_evaluation(model_name, config, holdout, catalogue)
+    if model is None:
+        model = fit_for_evaluation(model_name, config, holdout)
     train_seconds = time.monotonic() - began
 
     evaluator = NextItemEvaluator(cutoff, catalogue_size=len(universe))

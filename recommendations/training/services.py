@@ -28,7 +28,7 @@ from modelstore.models import (
     TrainingStepStarted,
 )
 from modelstore.services import training_data_mark_record
-from recommendations.algorithms.base import NotReadyForTraining, PredictionModel, Progress
+from recommendations.algorithms.base import NotReadyForTraining, PredictionModel, Progress, TrainingData
 from recommendations.algorithms.registry import get_model_class
 from recommendations.artefact_store import artefact_read, artefact_write, artefacts_remove_except
 from recommendations.config import RecommenderConfig
@@ -37,6 +37,7 @@ from recommendations.selectors import config_current
 from recommendations.training.data import training_data_build, training_data_mark_current
 from recommendations.training.memory import PeakMemoryMonitor
 from recommendations.training.readiness import training_readiness
+from recommendations.training.served import served_evaluation
 
 logger = logging.getLogger(__name__)
 
@@ -179,6 +180,25 @@ def model_publish(*, model_name: str, identifier: str) -> None:
         ).delete()
 
 
+def _served_metrics(
+    model_class: type[PredictionModel], config: RecommenderConfig, progress: Progress | None
+) -> dict[str, Any]:
+    """For a model that learns from sessions or interactions, what the pipeline serves with it on
+    a time-based holdout (`recommendations.training.served`), under the key "served_evaluation";
+    nothing when `trainerConfig.servedEvaluationEvents` is 0. A failure is recorded, not raised:
+    the trained model is published already."""
+    events = config.trainer_config.served_evaluation_events
+    if events <= 0 or model_class.training_data not in (TrainingData.SESSIONS, TrainingData.INTERACTIONS):
+        return {}
+    if progress is not None:
+        progress("measuring what the pipeline serves on the latest sessions", 1.0)
+    try:
+        return {"served_evaluation": served_evaluation(model_name=model_class.name, config=config, max_events=events)}
+    except Exception as error:  # the evaluation must not undo a published training
+        logger.exception("served evaluation of %s failed", model_class.name)
+        return {"served_evaluation": {"error": f"{type(error).__name__}: {error}"}}
+
+
 def model_train(
     *, model_name: str, full_train: bool | None = None, progress: Progress | None = None, force: bool = False
 ) -> TrainingOutcome:
@@ -231,6 +251,7 @@ def model_train(
     _record_steps(started.training_id, model_name, identifier, result.steps)
     model_publish(model_name=model_name, identifier=identifier)
     training_data_mark_record(model_name=model_name, model_identifier=identifier, mark=mark)
+    metrics = {**result.metrics, **_served_metrics(model_class, config, progress)}
     TrainingStatistics.objects.create(
         model_name=model_name,
         model_identifier=identifier,
@@ -238,7 +259,7 @@ def model_train(
         peak_memory=memory.result.peak_mib,
         peak_memory_percentage=memory.result.peak_percentage,
         full_train=full,
-        metrics=result.metrics,
+        metrics=metrics,
         hyperparameters=result.hyperparameters,
     )
     TrainingFinished.objects.create(training_id=started.training_id, outcome=TrainingFinished.Outcome.COMPLETED)
@@ -250,7 +271,7 @@ def model_train(
         full,
         duration=duration,
         peak_memory_mib=memory.result.peak_mib,
-        metrics=result.metrics,
+        metrics=metrics,
         hyperparameters=result.hyperparameters,
     )
 
