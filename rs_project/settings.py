@@ -127,6 +127,13 @@ DATABASE_APPS_MAPPING = {
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Staff logins (admin and dashboard pages) go through a backend that refuses a user name after
+# too many failed attempts (core.throttling); wrong API tokens are throttled the same way.
+AUTHENTICATION_BACKENDS = ["core.throttling.ThrottledModelBackend"]
+RS_LOGIN_FAILURE_LIMIT = env.int("RS_LOGIN_FAILURE_LIMIT", default=5)
+RS_TOKEN_FAILURE_LIMIT = env.int("RS_TOKEN_FAILURE_LIMIT", default=20)
+RS_THROTTLE_WINDOW_SECONDS = env.int("RS_THROTTLE_WINDOW_SECONDS", default=900)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
