@@ -10,6 +10,7 @@ import argparse
 import datetime
 import http.client
 import json
+import socket
 import sys
 import time
 import urllib.parse
@@ -45,6 +46,33 @@ def step(message: str) -> None:
     print(f"e2e: {message}", flush=True)
 
 
+def slow_clients_do_not_hold_the_server(url: str, token: str, stalled: int = 8) -> None:
+    """Authenticated clients that send their headers and stall the body (more of them than
+    gunicorn has threads) must not keep anyone else from being answered: the proxy reads bodies
+    before gunicorn sees a request."""
+    parts = urllib.parse.urlsplit(url)
+    sockets = []
+    try:
+        for _ in range(stalled):
+            sock = socket.create_connection((parts.hostname, parts.port or 80), timeout=10)
+            sock.sendall(
+                f"POST /store_objects HTTP/1.1\r\nHost: {parts.hostname}\r\nAuthorization: Bearer {token}\r\n"
+                "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n[".encode()
+            )
+            sockets.append(sock)
+        client = Client(url, token)
+        began = time.monotonic()
+        client.call("GET", "/")
+        client.call("POST", "/predict", {"recommendation_type": "HOMEPAGE", "session_id": "slow", "limit": 3})
+        took = time.monotonic() - began
+        if took > 5:
+            fail(f"with {stalled} stalled clients, two requests took {took:.1f} s")
+    finally:
+        for sock in sockets:
+            sock.close()
+    step(f"{stalled} clients stalled mid-body; the healthcheck and a prediction still answered in {took:.2f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", required=True)
@@ -53,6 +81,8 @@ def main() -> None:
     args = parser.parse_args()
     client = Client(args.url, args.token)
     started = datetime.datetime.now(datetime.UTC)
+
+    slow_clients_do_not_hold_the_server(args.url, args.token)
 
     unauthorised = Client(args.url, "wrong-token")
     unauthorised.call("POST", "/predict", {"recommendation_type": "HOMEPAGE", "session_id": "x"}, expect=401)

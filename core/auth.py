@@ -1,6 +1,7 @@
 """The shared-secret token of the API: when `settings.RS_API_TOKEN` is set, every API view but
 the healthcheck requires `Authorization: Bearer <token>` and answers 401 without it. Unset, the
-API is open (as the ecoseller backend expects today; the server logs a warning at start)."""
+API is open (as the ecoseller backend expects today; the server logs a warning at start). A
+client that sent too many wrong tokens lately answers 429 (`core.throttling`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import hmac
 from django.conf import settings
 from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
+
+from core.throttling import failure_record, token_is_locked, token_key
 
 TOKEN_AUTHENTICATED = "api-token"
 
@@ -25,9 +28,13 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         header = authentication.get_authorization_header(request).split()
         if not header:
             return None
+        if token_is_locked(request._request):
+            # Too many wrong tokens from this client lately: guessing stops here, right or wrong.
+            raise exceptions.Throttled(wait=settings.RS_THROTTLE_WINDOW_SECONDS, detail="Too many invalid tokens.")
         if header[0].lower() != self.keyword.lower().encode() or len(header) != 2:
             raise exceptions.AuthenticationFailed("Use the header 'Authorization: Bearer <token>'.")
         if not hmac.compare_digest(header[1], expected.encode()):
+            failure_record(token_key(request._request))
             raise exceptions.AuthenticationFailed("Invalid token.")
         return (None, TOKEN_AUTHENTICATED)
 

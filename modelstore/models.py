@@ -55,6 +55,12 @@ class TrainerQueueItem(models.Model):
     not_before = models.DateTimeField(default=timezone.now, help_text="Retry backoff: not claimed before this time.")
     claimed_at = models.DateTimeField(null=True, blank=True)
     claimed_by = models.CharField(max_length=255, blank=True, default="")
+    alive_at = models.DateTimeField(
+        null=True, blank=True, help_text="The claiming trainer's latest heartbeat (every few seconds while it trains)."
+    )
+    training_id = models.UUIDField(
+        null=True, blank=True, help_text="The training the current claim runs (its TrainingStarted record)."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True, default="")
     requested_by = models.CharField(max_length=255, blank=True, default="")

@@ -6,6 +6,7 @@ JSON form) and model names are checked by the callers, which know the registry."
 from __future__ import annotations
 
 import datetime
+import uuid
 import zlib
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -15,7 +16,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from core.databases import database_for_app
-from modelstore.models import ConfigVersion, TrainerQueueItem, TrainingDataMark
+from modelstore.models import ConfigVersion, TrainerQueueItem, TrainingDataMark, TrainingFinished, TrainingStarted
 from modelstore.selectors import config_version_current
 
 DATABASE = database_for_app("modelstore")
@@ -29,6 +30,7 @@ class QueueSettings(Protocol):
     """The trainer settings the queue follows (the config's `trainerConfig` has them)."""
 
     claim_timeout_seconds: int
+    heartbeat_timeout_seconds: int
     max_attempts: int
     retry_backoff_seconds: int
 
@@ -95,13 +97,19 @@ def trainer_queue_item_claim(
 ) -> TrainerQueueItem | None:
     """Claim the oldest claimable item and coalesce the other pending items of its model into it.
 
-    Claimable: pending and due (`not_before` passed), or running with a claim older than the claim
-    timeout (its trainer was killed or stopped responding). A model with a live running item is
-    never claimed twice, so two trainers never train the same model at once. A stale item that has
-    used all its attempts is failed instead of claimed. Returns the claimed item (RUNNING, its
-    `attempts` counted) or None when nothing is claimable."""
+    Claimable: pending and due (`not_before` passed), or running with a dead trainer: no heartbeat
+    for `heartbeat_timeout_seconds` (it was killed, or its machine went away), or, for a claim
+    without heartbeats, a claim older than the claim timeout. A running item whose trainer beats
+    is never taken, however long its training is silent. The training a dead trainer was running
+    is recorded as failed. A model with a live running item is never claimed twice, so two
+    trainers never train the same model at once. A stale item that has used all its attempts is
+    failed instead of claimed. Returns the claimed item (RUNNING, its `attempts` counted, a new
+    `training_id` for the training it is to run) or None when nothing is claimable."""
     now = now or timezone.now()
     stale_before = now - datetime.timedelta(seconds=config.claim_timeout_seconds)
+    dead_before = now - datetime.timedelta(seconds=config.heartbeat_timeout_seconds)
+    is_alive = Q(alive_at__gte=dead_before) | Q(alive_at__isnull=True, claimed_at__gte=stale_before)
+    is_dead = Q(alive_at__lt=dead_before) | Q(alive_at__isnull=True, claimed_at__lt=stale_before)
     connection = connections[router.db_for_write(TrainerQueueItem)]
     with transaction.atomic(using=connection.alias):
         locking = connection.features.has_select_for_update_skip_locked
@@ -113,14 +121,13 @@ def trainer_queue_item_claim(
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CLAIM_LOCK_KEY])
         for _ in range(100):
             busy = list(
-                TrainerQueueItem.objects.filter(status=Status.RUNNING, claimed_at__gte=stale_before)
+                TrainerQueueItem.objects.filter(is_alive, status=Status.RUNNING)
                 .values_list("model_name", flat=True)
                 .distinct()
             )
             candidates = (
                 TrainerQueueItem.objects.filter(
-                    Q(status=Status.PENDING, not_before__lte=now)
-                    | Q(status=Status.RUNNING, claimed_at__lt=stale_before)
+                    Q(status=Status.PENDING, not_before__lte=now) | (Q(status=Status.RUNNING) & is_dead)
                 )
                 .exclude(model_name__in=busy)
                 .order_by("create_at", "id")
@@ -131,17 +138,19 @@ def trainer_queue_item_claim(
             if item is None:
                 return None
             # Without row locks (SQLite, one trainer) the update is guarded by the state just read.
-            guard = TrainerQueueItem.objects.filter(pk=item.pk, status=item.status, claimed_at=item.claimed_at)
-            if item.status == Status.RUNNING and item.attempts >= config.max_attempts:
-                guard.update(
-                    status=Status.FAILED,
-                    finished_at=now,
-                    error=(
-                        f"{item.claimed_by or 'a trainer'} claimed it at {item.claimed_at:%Y-%m-%d %H:%M:%S} and stopped "
-                        f"responding; given up after {item.attempts} attempts"
-                    ),
-                )
-                continue
+            guard = TrainerQueueItem.objects.filter(
+                pk=item.pk, status=item.status, claimed_at=item.claimed_at, alive_at=item.alive_at
+            )
+            if item.status == Status.RUNNING:
+                silence = _silence(item)
+                _training_of_dead_trainer_fail(item, reason=f"{silence}; taken over by {claimed_by}")
+                if item.attempts >= config.max_attempts:
+                    guard.update(
+                        status=Status.FAILED,
+                        finished_at=now,
+                        error=f"{silence}; given up after {item.attempts} attempts",
+                    )
+                    continue
             others = TrainerQueueItem.objects.filter(model_name=item.model_name, status=Status.PENDING).exclude(
                 pk=item.pk
             )
@@ -150,6 +159,8 @@ def trainer_queue_item_claim(
                 status=Status.RUNNING,
                 claimed_at=now,
                 claimed_by=claimed_by,
+                alive_at=now,
+                training_id=uuid.uuid4(),
                 attempts=F("attempts") + 1,
                 full_train=full_train,
             ):
@@ -160,12 +171,43 @@ def trainer_queue_item_claim(
     return None
 
 
-def trainer_queue_item_heartbeat(*, item: TrainerQueueItem, claimed_by: str) -> bool:
-    """Renew the claim of a long training so that it does not look abandoned. False when the item
-    is no longer this trainer's (another trainer took it over after a timeout)."""
+def _silence(item: TrainerQueueItem) -> str:
+    """Why a running item counts as abandoned, in words."""
+    trainer = item.claimed_by or "a trainer"
+    if item.alive_at is not None:
+        return (
+            f"{trainer} stopped its heartbeat at {item.alive_at:%Y-%m-%d %H:%M:%S} (killed, or its machine went away)"
+        )
+    return f"{trainer} claimed it at {item.claimed_at:%Y-%m-%d %H:%M:%S} and stopped responding"
+
+
+def _training_of_dead_trainer_fail(item: TrainerQueueItem, *, reason: str) -> None:
+    """Record the training a dead trainer left unfinished as failed, with the reason."""
+    if item.training_id is None or not TrainingStarted.objects.filter(training_id=item.training_id).exists():
+        return
+    if TrainingFinished.objects.filter(training_id=item.training_id).exists():
+        return
+    TrainingFinished.objects.create(
+        training_id=item.training_id, outcome=TrainingFinished.Outcome.FAILED, error=f"trainer died: {reason}"
+    )
+
+
+def trainer_queue_item_alive(*, item: TrainerQueueItem, claimed_by: str) -> bool:
+    """The trainer's heartbeat while it runs the item (every few seconds, from its own thread).
+    False when the item is no longer this trainer's (taken over after a silence, or finished)."""
     now = timezone.now()
     updated = TrainerQueueItem.objects.filter(pk=item.pk, status=Status.RUNNING, claimed_by=claimed_by).update(
-        claimed_at=now
+        alive_at=now
+    )
+    return bool(updated)
+
+
+def trainer_queue_item_heartbeat(*, item: TrainerQueueItem, claimed_by: str) -> bool:
+    """Renew the claim when a long training reports progress (and count it as a heartbeat). False
+    when the item is no longer this trainer's (another trainer took it over after a silence)."""
+    now = timezone.now()
+    updated = TrainerQueueItem.objects.filter(pk=item.pk, status=Status.RUNNING, claimed_by=claimed_by).update(
+        claimed_at=now, alive_at=now
     )
     if updated:
         item.claimed_at = now
@@ -199,6 +241,7 @@ def trainer_queue_item_retry_or_fail(
         status=Status.PENDING,
         not_before=timezone.now() + datetime.timedelta(seconds=delay),
         claimed_at=None,
+        alive_at=None,
         error=f"{error} (attempt {item.attempts} of {config.max_attempts}; retried in {delay:g} s)",
     )
     return Status.PENDING
@@ -207,7 +250,7 @@ def trainer_queue_item_retry_or_fail(
 def trainer_queue_item_release(*, item: TrainerQueueItem, claimed_by: str, error: str) -> None:
     """Give a claimed item back untouched (the trainer is shutting down): the attempt is not counted."""
     TrainerQueueItem.objects.filter(pk=item.pk, status=Status.RUNNING, claimed_by=claimed_by).update(
-        status=Status.PENDING, claimed_at=None, attempts=F("attempts") - 1, error=error
+        status=Status.PENDING, claimed_at=None, alive_at=None, attempts=F("attempts") - 1, error=error
     )
 
 

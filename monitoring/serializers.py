@@ -31,7 +31,8 @@ DATE_HELP = "Use ISO 8601, e.g. 2023-07-01T00:00:00.000Z or 2023-07-01."
 def parse_range_bound(value: str, *, is_end: bool) -> datetime.datetime:
     """An ISO 8601 date-time (JavaScript's `toISOString()` included) or a date. A date alone
     means the start of that day, or its end for the upper bound, so both bounds stay inclusive.
-    A date-time without an offset is taken as UTC. Raises ValueError."""
+    A date-time without an offset is taken as UTC; one with an offset is returned in UTC. Raises
+    ValueError."""
     value = value.strip()
     try:
         # A date first: parse_datetime would read "2024-03-10" as its midnight.
@@ -45,8 +46,12 @@ def parse_range_bound(value: str, *, is_end: bool) -> datetime.datetime:
     if parsed is None:
         raise ValueError(f"Not a date: {value!r}. {DATE_HELP}")
     if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed, datetime.UTC)
-    return parsed
+        return timezone.make_aware(parsed, datetime.UTC)
+    # In UTC: PostgreSQL refuses offsets beyond ±15:59, which ISO 8601 allows ("+16:00").
+    try:
+        return parsed.astimezone(datetime.UTC)
+    except OverflowError:
+        raise ValueError(f"Out of range: {value!r}.") from None
 
 
 class DateRangeSerializer(serializers.Serializer):

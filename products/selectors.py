@@ -14,6 +14,7 @@ from django.db.models import Max, Q
 from products.models import (
     AttributeProductVariant,
     AttributeType,
+    Category,
     CategoryAncestor,
     Order,
     OrderProductVariant,
@@ -133,6 +134,16 @@ def catalogue_rows() -> CatalogueRows:
             )
             if token in orders
         ],
+    )
+
+
+def category_is_known(category_id: int) -> bool:
+    """Whether the category was sent (deleted or not) or a product is filed under it (a shop may
+    send products before, or without, its category tree)."""
+    return (
+        Category.objects.filter(pk=category_id).exists()
+        or CategoryAncestor.objects.filter(category_id=category_id).exists()
+        or Product.objects.filter(category_id=category_id).exists()
     )
 
 

@@ -115,7 +115,16 @@ class TrainerConfig:
         3600,
         title="Claim timeout (s)",
         bounds=(60, 7 * 86_400),
-        description="A claimed training whose trainer stopped renewing its claim this long is taken over.",
+        description="A claimed training without heartbeats (claimed by a trainer of an older version) is taken over "
+        "after this long.",
+    )
+    heartbeat_timeout_seconds: int = option(
+        30,
+        title="Heartbeat timeout (s)",
+        bounds=(10, 3600),
+        description="A trainer confirms every few seconds that it is alive while it trains; a training whose trainer "
+        "has been silent this long (killed, its machine gone) is recorded as failed and taken over. A training that "
+        "reports no progress is never taken over while its trainer lives.",
     )
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.core.cache import cache
 
+from core.databases import UNREACHABLE_ERRORS, database_alias_of
 from feedback.selectors import MAX_VIEWS, RequesterActivity, requester_activity
 from products.selectors import category_descendants, requester_ordered
 from recommendations.algorithms.base import (
@@ -122,7 +123,13 @@ def _context(state: ServingState, request: PredictionRequest) -> PredictContext:
             if product is not None:
                 exclude.update(snapshot.variants_of.get(product, ()))
     uses_history = _uses_requester_history(state, request)
-    activity = requester_activity(session_id=request.session_id, user_id=request.user_id, with_history=uses_history)
+    try:
+        activity = requester_activity(session_id=request.session_id, user_id=request.user_id, with_history=uses_history)
+    except UNREACHABLE_ERRORS as error:
+        # The feedback database does not answer: serve the request as if it had no history.
+        logger.warning("no session history (%s); answering without it", database_alias_of(error) or error)
+        activity = RequesterActivity()
+        uses_history = False
     session_history = activity.visited
     if viewed is not None and (not session_history or session_history[-1] != viewed):
         # The shopper is on this product's page now, whether or not its view event arrived

@@ -4,7 +4,11 @@ In a server process the rows go to a queue that a background thread writes in ba
 `FLUSH_SECONDS` or `BATCH_SIZE` rows, and at exit), with PostgreSQL's synchronous commit off
 for those inserts: a crash may lose the last fraction of a second of monitoring rows, never an
 event or a catalogue row. With `RECOMMENDER["ASYNC_PREDICTION_LOG"]` off (tests, scripts) each
-row is written before the answer."""
+row is written before the answer.
+
+A row the database refuses (a value too long for its column, say) is found by splitting the batch
+and dropped alone, logged; the rest of the batch is written. A database that cannot be reached
+loses the batch, logged with its size."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import threading
 from django.conf import settings
 from django.db import close_old_connections, connections, router, transaction
 
+from core.databases import is_unreachable
 from feedback.models import PredictionResult
 
 logger = logging.getLogger(__name__)
@@ -50,7 +55,24 @@ def prediction_log_flush() -> None:
         except queue.Empty:
             break
     if batch:
-        _write(batch)
+        prediction_results_write(batch)
+
+
+def prediction_results_write(rows: list[PredictionResult]) -> int:
+    """Write a batch; a row the database refuses is isolated by halving the batch and dropped
+    alone (logged), so that one bad row never costs the others. Returns the rows dropped. A
+    database that cannot be reached raises."""
+    try:
+        _write(rows)
+        return 0
+    except Exception as error:
+        if is_unreachable(error):
+            raise
+        if len(rows) == 1:
+            logger.error("dropped a prediction result the database refuses: %s: %s", type(error).__name__, error)
+            return 1
+    middle = len(rows) // 2
+    return prediction_results_write(rows[:middle]) + prediction_results_write(rows[middle:])
 
 
 def _write(rows: list[PredictionResult]) -> None:
@@ -83,7 +105,7 @@ def _run_writer() -> None:
             pass
         try:
             close_old_connections()
-            _write(batch)
+            prediction_results_write(batch)
         except Exception:
             logger.exception("could not write %d prediction results", len(batch))
         if _queue.empty():

@@ -8,35 +8,57 @@ The ecoseller backend builds its query with URLSearchParams, so `variants` and
 A key the service does not know, or a situation's key on another situation (`variants` on a
 CART request), answers 400 naming it: a typo must not pass silently as a popular-items answer.
 
+A CATEGORY_LIST request for a category the service has never heard of answers 404 naming it:
+an empty list would hide the integrator's mistake.
+
 A missing or null `session_id`, and the placeholders `""`, `"undefined"` and `"null"` that a
 storefront sends before its session cookie exists, mean an anonymous shopper: no session
 history, nothing cached, nothing attributed to a session shared by every newcomer."""
 
 from __future__ import annotations
 
+import math
+
 from django.conf import settings
 from rest_framework import serializers
 
-from core.fields import SessionIdField, UserIdField
+from core.exceptions import NotFound
+from core.fields import SessionIdField, UserIdField, text_problem
+from products.selectors import category_is_known
 from recommendations.algorithms.base import RecommendationType
 from recommendations.pipeline import PredictionRequest
 
 
 class SkuListField(serializers.Field):
-    default_error_messages = {"invalid": "Give a list of SKUs or a comma-separated string of SKUs."}
+    default_error_messages = {
+        "invalid": "Give a list of SKUs or a comma-separated string of SKUs.",
+        "text": "{problem}",
+    }
 
     def to_internal_value(self, data) -> tuple[str, ...]:
         if data is None:
             return ()
         if isinstance(data, bool):
             self.fail("invalid")
-        if isinstance(data, (int, float)):
+        if isinstance(data, int):
+            return (str(data),)
+        if isinstance(data, float):
+            if not math.isfinite(data):
+                self.fail("invalid")
             return (str(data),)
         if isinstance(data, str):
-            return tuple(part.strip() for part in data.split(",") if part.strip())
-        if isinstance(data, list) and all(isinstance(item, (str, int)) and not isinstance(item, bool) for item in data):
-            return tuple(str(item).strip() for item in data if str(item).strip())
-        self.fail("invalid")
+            skus = tuple(part.strip() for part in data.split(",") if part.strip())
+        elif isinstance(data, list) and all(
+            isinstance(item, (str, int)) and not isinstance(item, bool) for item in data
+        ):
+            skus = tuple(str(item).strip() for item in data if str(item).strip())
+        else:
+            self.fail("invalid")
+        for sku in skus:
+            problem = text_problem(sku)
+            if problem:
+                self.fail("text", problem=problem)
+        return skus
 
     def to_representation(self, value):
         return list(value)
@@ -63,7 +85,9 @@ class PredictRequestSerializer(serializers.Serializer):
     )
     session_id = SessionIdField()
     user_id = UserIdField()
-    category_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+    category_id = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=-(2**31), max_value=2**31 - 1
+    )
     variants = SkuListField(required=False, default=())
     variants_in_cart = SkuListField(required=False, default=())
     limit = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
@@ -93,8 +117,11 @@ class PredictRequestSerializer(serializers.Serializer):
         }
         if misplaced:
             raise serializers.ValidationError(misplaced)
-        if situation == RecommendationType.CATEGORY_LIST and attrs.get("category_id") is None:
-            raise serializers.ValidationError({"category_id": ["This field is required for CATEGORY_LIST."]})
+        if situation == RecommendationType.CATEGORY_LIST:
+            if attrs.get("category_id") is None:
+                raise serializers.ValidationError({"category_id": ["This field is required for CATEGORY_LIST."]})
+            if not category_is_known(attrs["category_id"]):
+                raise NotFound({"category_id": [f"No category {attrs['category_id']} is known to the service."]})
         return attrs
 
     def to_request(self) -> PredictionRequest:
@@ -114,4 +141,4 @@ class ProductPositionsRequestSerializer(PredictRequestSerializer):
     recommendation_type = serializers.ChoiceField(
         choices=[RecommendationType.CATEGORY_LIST.value], required=False, default=RecommendationType.CATEGORY_LIST.value
     )
-    category_id = serializers.IntegerField()
+    category_id = serializers.IntegerField(min_value=-(2**31), max_value=2**31 - 1)

@@ -41,6 +41,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "core.middleware.RequestDeadlineMiddleware",
+    "core.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -72,6 +74,16 @@ TEMPLATES = [
 # Each alias reads its own URL; unset, it is a SQLite file under RS_DATA_DIR (the embedded
 # default). Production is one PostgreSQL server with one database per alias.
 DATABASE_ALIASES = ("default", "products", "feedback", "modelstore", "similarity")
+# Bounded waits (PostgreSQL): seconds to open a connection; seconds a statement may run (the
+# server cancels it); the same for the trainer's and the migrations' sessions, whose long
+# statements (millions of neighbour rows) are expected.
+DATABASE_CONNECT_TIMEOUT = env.float("RS_DB_CONNECT_TIMEOUT", default=3.0)
+DATABASE_STATEMENT_TIMEOUT = env.float("RS_DB_STATEMENT_TIMEOUT", default=30.0)
+DATABASE_TRAINER_STATEMENT_TIMEOUT = env.float("RS_DB_TRAINER_STATEMENT_TIMEOUT", default=3600.0)
+# In a server process (rs_project/wsgi.py), how long an API request may wait on its databases in
+# all before it answers 503, and how long any other wait for a database's answer may last.
+REQUEST_DATABASE_DEADLINE = env.float("RS_REQUEST_TIMEOUT", default=5.0)
+DATABASE_ANSWER_TIMEOUT = DATABASE_STATEMENT_TIMEOUT + 5.0 if DATABASE_STATEMENT_TIMEOUT > 0 else None
 
 
 def _database(alias: str) -> dict:
@@ -85,6 +97,20 @@ def _database(alias: str) -> dict:
     else:
         config["CONN_MAX_AGE"] = env.int("RS_DB_CONN_MAX_AGE", default=60)
         config["CONN_HEALTH_CHECKS"] = True
+        options = config.setdefault("OPTIONS", {})
+        # A server that does not complete the connection in time is an error, not a hang (libpq
+        # counts whole seconds, at least 2); a statement that runs longer is cancelled by the
+        # server; keepalives and the TCP user timeout end a connection whose peer vanished (no
+        # answer to the kernel), which no statement timeout can.
+        options.setdefault("connect_timeout", max(2, round(DATABASE_CONNECT_TIMEOUT)))
+        if "statement_timeout" not in options.get("options", ""):
+            statement = f"-c statement_timeout={round(DATABASE_STATEMENT_TIMEOUT * 1000)}"
+            options["options"] = f"{options.get('options', '')} {statement}".strip()
+        options.setdefault("keepalives", 1)
+        options.setdefault("keepalives_idle", 10)
+        options.setdefault("keepalives_interval", 5)
+        options.setdefault("keepalives_count", 3)
+        options.setdefault("tcp_user_timeout", 15_000)
     config["TEST"] = {"NAME": None}
     return config
 
@@ -100,6 +126,13 @@ DATABASE_APPS_MAPPING = {
 }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Staff logins (admin and dashboard pages) go through a backend that refuses a user name after
+# too many failed attempts (core.throttling); wrong API tokens are throttled the same way.
+AUTHENTICATION_BACKENDS = ["core.throttling.ThrottledModelBackend"]
+RS_LOGIN_FAILURE_LIMIT = env.int("RS_LOGIN_FAILURE_LIMIT", default=5)
+RS_TOKEN_FAILURE_LIMIT = env.int("RS_TOKEN_FAILURE_LIMIT", default=20)
+RS_THROTTLE_WINDOW_SECONDS = env.int("RS_THROTTLE_WINDOW_SECONDS", default=900)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -143,8 +176,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("RS_MAX_BODY_BYTES", default=10 * 1024 * 1
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["core.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.BoundedJSONParser"],
     "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
 }

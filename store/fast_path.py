@@ -10,14 +10,15 @@ from typing import Any
 
 from rest_framework import serializers
 
-from core.fields import SessionIdField, UserIdField, session_id_or_none
+from core.fields import SessionIdField, UserIdField, session_id_or_none, timestamp_in_range
 
 _MISSING = object()
 
 
 class FastPathMixin:
     """A shortcut through DRF's per-field machinery for payloads whose values already have
-    their final type (ASCII strings without surrounding blanks, ints, floats, null): the
+    their final type (ASCII strings without surrounding blanks or NUL, ints, floats within
+    bounds, timestamps within `core.fields` bounds, null): the
     result is what DRF would produce. Anything else (a missing required key, a string to
     coerce, a timestamp) goes the full DRF way, so error messages and coercions are DRF's.
     Events and reviews arrive by the tens of thousands, where DRF's generic path dominates."""
@@ -38,7 +39,9 @@ class FastPathMixin:
                     high = math.inf if field.max_value is None else field.max_value
                     kind, extra = "int", (low, high)
                 elif isinstance(field, serializers.FloatField):
-                    kind, extra = "float", -math.inf if field.min_value is None else field.min_value
+                    low = -math.inf if field.min_value is None else field.min_value
+                    high = math.inf if field.max_value is None else field.max_value
+                    kind, extra = "float", (low, high)
                 elif isinstance(field, UserIdField):
                     kind, extra = "user", None
                 elif isinstance(field, serializers.DateTimeField):
@@ -82,7 +85,7 @@ class FastPathMixin:
                 if kind_of_value is not int or not extra[0] <= value <= extra[1]:
                     return None
             elif kind == "float":
-                if kind_of_value not in (int, float) or not math.isfinite(value) or value < extra:
+                if kind_of_value not in (int, float) or not math.isfinite(value) or not extra[0] <= value <= extra[1]:
                     return None
                 value = float(value)
             elif kind == "choice":
@@ -95,7 +98,13 @@ class FastPathMixin:
             elif kind == "user":
                 if kind_of_value is int:
                     value = str(value)
-                elif kind_of_value is not str or len(value) > 255 or value != value.strip():
+                elif (
+                    kind_of_value is not str
+                    or len(value) > 255
+                    or value != value.strip()
+                    or not value.isascii()
+                    or "\x00" in value
+                ):
                     return None
                 value = value or None
             else:  # a timestamp: ISO 8601 as DRF reads it (Django's parse_datetime), naive = UTC
@@ -103,9 +112,11 @@ class FastPathMixin:
                     return None
                 try:
                     value = dt.datetime.fromisoformat(value)
-                except ValueError:
+                    value = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+                except (ValueError, OverflowError):
                     return None
-                value = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+                if not timestamp_in_range(value):
+                    return None
             values[name] = value
         return values
 

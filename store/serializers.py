@@ -8,12 +8,13 @@ rows that carry no timestamp of their own are dated with it."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from decimal import ROUND_HALF_UP
 from typing import Any
 
 from rest_framework import serializers
 
-from core.fields import SessionIdField, UserIdField
+from core.fields import SessionIdField, TimestampField, UserIdField
 from feedback.services import EventData, ReviewData
 from products.models import AttributeType
 from products.services import (
@@ -55,9 +56,32 @@ class OrderLineField(serializers.Field):
         return [value.sku, value.quantity]
 
 
-def _datetime(**kwargs: Any) -> serializers.DateTimeField:
+def _datetime(**kwargs: Any) -> TimestampField:
     # Naive ISO strings from the client are read as UTC.
-    return serializers.DateTimeField(required=False, allow_null=True, default=None, default_timezone=dt.UTC, **kwargs)
+    return TimestampField(**kwargs)
+
+
+class NumberField(serializers.FloatField):
+    """A finite number within bounds; `true` is not 1.0 (a boolean is a client's mistake)."""
+
+    default_error_messages = {"invalid": "A valid number is required.", "finite": "Must be a finite number."}
+
+    def to_internal_value(self, data: Any) -> float:
+        if isinstance(data, bool):
+            self.fail("invalid")
+        value = super().to_internal_value(data)
+        if not math.isfinite(value):
+            self.fail("finite")
+        return value
+
+
+class UuidTextField(serializers.UUIDField):
+    """A UUID as text (`"5b1c…"`): DRF would also read an integer, and `true` as UUID 1."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 # Bounds of the integer columns: a bigger id answers 400, not a database error.
@@ -163,9 +187,9 @@ class ProductTypeSerializer(StoreSerializer):
 class ProductVariantSerializer(StoreSerializer):
     sku = serializers.CharField(max_length=255)
     ean = serializers.CharField(max_length=64, required=False, allow_blank=True, allow_null=True, default="")
-    weight = serializers.FloatField(required=False, allow_null=True, default=None)
+    weight = NumberField(required=False, allow_null=True, default=None, min_value=0, max_value=1e9)
     stock_quantity = _int(required=False, default=0)
-    recommendation_weight = serializers.FloatField(required=False, default=0.5)
+    recommendation_weight = NumberField(required=False, default=0.5, min_value=0, max_value=1e6)
     attributes = serializers.ListField(child=_int(), required=False, allow_null=True)
     create_at = _datetime()
     update_at = _datetime()
@@ -274,7 +298,7 @@ class CategorySerializer(StoreSerializer):
 
 
 class OrderSerializer(StoreSerializer):
-    token = serializers.UUIDField()
+    token = UuidTextField()
     session_id = serializers.CharField(max_length=100)
     user_id = UserIdField()
     product_variants = serializers.ListField(child=OrderLineField())
@@ -340,7 +364,7 @@ class ProductDetailEnterSerializer(EventSerializer):
 
 
 class ProductDetailLeaveSerializer(EventSerializer):
-    time_spent = serializers.FloatField(min_value=0)
+    time_spent = NumberField(min_value=0, max_value=1e9)
 
     def validate(self, attrs: dict[str, Any]) -> EventData:
         return self.event(attrs, time_spent=attrs["time_spent"])

@@ -199,6 +199,9 @@ def test_dashboard_answers_everything_in_one_body():
         ("2024-03-10", "2024-03-10", 4),  # dates: the whole day
         ("2024-03-10T11:59:58Z", "2024-03-10T11:59:59Z", 2),  # inclusive bounds
         ("2024-03-11", "2024-03-12", 0),
+        # Offsets PostgreSQL refuses (beyond ±15:59) are valid ISO 8601: read in UTC.
+        ("2024-03-11T03:58:00+16:00", "2024-03-10T00:00:01-16:00", 4),
+        ("2024-03-11T03:58:00+23:59", "2024-03-11T03:58:00+16:00", 0),
     ],
 )
 def test_dates_in_iso_8601(date_from, date_to, predictions):
@@ -243,3 +246,10 @@ def test_the_token_protects_the_dashboard_api(settings, path):
     assert APIClient().get(path).status_code == 401
     assert APIClient().get(path, HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
     assert APIClient().get(path, HTTP_AUTHORIZATION="Bearer secret").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/dashboard", "/dashboard/performance", "/dashboard/training"])
+def test_the_issues_offset_beyond_postgresqls_range_answers_200(path):
+    response = _get(path, {"date_from": "2023-07-01T00:00:00+16:00", "date_to": "2023-07-31T00:00:00+16:00"})
+
+    assert response.status_code == 200, response.content

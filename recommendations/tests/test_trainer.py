@@ -242,6 +242,44 @@ def test_item_of_a_killed_trainer_is_taken_again_after_the_claim_timeout():
     assert list(TrainingStarted.objects.values_list("model_name", flat=True)) == ["similarity"]
 
 
+def test_item_of_a_trainer_whose_heartbeat_stopped_is_taken_over_and_its_training_recorded_failed():
+    gru4rec_shop({"heartbeatTimeoutSeconds": 30})
+    now = timezone.now()
+    silent = now - datetime.timedelta(seconds=31)
+    killed = TrainingStarted.objects.create(model_name="similarity", model_identifier="similarity_killed")
+    dead = queue(
+        "similarity",
+        status="RUNNING",
+        claimed_at=silent,
+        alive_at=silent,
+        claimed_by="killed:1",
+        attempts=1,
+        training_id=killed.training_id,
+    )
+    # A live trainer whose training has reported no progress for two hours keeps its item.
+    quiet = queue(
+        "gru4rec",
+        status="RUNNING",
+        claimed_at=now - datetime.timedelta(hours=2),
+        alive_at=now,
+        claimed_by="alive:2",
+        attempts=1,
+    )
+
+    run_trainer("--no-schedule")
+
+    dead.refresh_from_db()
+    assert (dead.status, dead.attempts, dead.claimed_by) == ("COMPLETED", 2, "test-trainer")
+    assert TrainerQueueItem.objects.get(pk=quiet.pk).status == "RUNNING"
+    finished = TrainingFinished.objects.get(training_id=killed.training_id)
+    assert finished.outcome == "FAILED"
+    assert finished.error.startswith("trainer died: killed:1 stopped its heartbeat at ")
+    assert finished.error.endswith("(killed, or its machine went away); taken over by test-trainer")
+    assert outcomes("similarity") == ["FAILED", "COMPLETED"]
+    # The training the new claim ran is the one its claim named.
+    assert TrainingStarted.objects.filter(training_id=dead.training_id, model_name="similarity").exists()
+
+
 def test_sigterm_finishes_the_current_training_and_exits(monkeypatch):
     make_catalogue(FOUR_VARIANTS)
     build_content = training_data.DATA_BUILDERS[TrainingData.CONTENT]

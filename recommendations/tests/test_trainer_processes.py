@@ -5,6 +5,7 @@ Other processes cannot see in-memory SQLite test databases, so these tests run o
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import signal
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connections
+from rest_framework.test import APIClient
 
 from conftest import ALL_DATABASES
 from modelstore.models import LatestIdentifier, TrainerQueueItem, TrainingFinished, TrainingStarted
@@ -251,3 +253,58 @@ def test_server_answers_from_the_previous_model_while_training_and_from_the_new_
             _stop(trainer)
         server.send_signal(signal.SIGTERM)
         _stop(server)
+
+
+def test_a_trainer_killed_during_a_training_is_taken_over_within_90_s_and_the_killed_run_counts_as_failed(tmp_path):
+    _shop(variants=20, sessions=200, length=8)
+    gru4rec = {"hiddenSizeOptions": [32], "batchSizeOptions": [8], "eventsMultiplier": 1}
+    disabled = {"similarity": True, "ease": True}
+    # Long enough that the first trainer is surely still training when it is killed.
+    config_version_create(
+        payload={"gru4recConfig": {**gru4rec, "numEpochsOptions": [1000]}, "modelsDisabled": disabled}
+    )
+    began = datetime.datetime.now(datetime.UTC)
+    item = trainer_queue_item_create(model_name="gru4rec", requested_by="test", full_train=True)
+    killed_log, successor_log = tmp_path / "killed.log", tmp_path / "successor.log"
+    killed = _trainer("killed", killed_log, "--interval", "0.5", "--no-schedule")
+    successor = None
+    try:
+        _wait_until(
+            lambda: "%" in killed_log.read_text() and TrainingStarted.objects.exists(),
+            "the first trainer reports progress",
+            processes=[killed],
+            logs=[killed_log],
+        )
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(timeout=30)
+        killed_at = time.monotonic()
+        # The next run is quick; the queue item is the same.
+        config_version_create(payload={"gru4recConfig": {**gru4rec, "numEpochsOptions": [2]}})
+        successor = _trainer("successor", successor_log, "--interval", "1", "--no-schedule")
+        _wait_until(
+            lambda: TrainerQueueItem.objects.get(pk=item.pk).status == "COMPLETED",
+            "the restarted trainer finishes the item",
+            timeout=90,
+            processes=[successor],
+            logs=[killed_log, successor_log],
+        )
+        finished_in = time.monotonic() - killed_at
+    finally:
+        _stop(killed)
+        if successor is not None:
+            _stop(successor)
+
+    assert finished_in < 90
+    item.refresh_from_db()
+    assert (item.status, item.claimed_by, item.attempts) == ("COMPLETED", "successor", 2)
+    (killed_run,) = TrainingFinished.objects.filter(outcome="FAILED")
+    assert killed_run.error.startswith("trainer died: killed stopped its heartbeat at ")
+    assert killed_run.error.endswith("taken over by successor")
+    window = {
+        "date_from": began.isoformat(),
+        "date_to": (datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=1)).isoformat(),
+    }
+    response = APIClient().get("/dashboard/training", window)
+    assert response.status_code == 200
+    trainings = response.json()["training"]["modelSpecific"]["gru4rec"]["data"]["trainings"]
+    assert trainings == {"started": 2, "completed": 1, "failed": 1, "skipped": 0, "unfinished": 0}

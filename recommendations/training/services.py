@@ -12,6 +12,7 @@ import io
 import json
 import logging
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -200,20 +201,29 @@ def _served_metrics(
 
 
 def model_train(
-    *, model_name: str, full_train: bool | None = None, progress: Progress | None = None, force: bool = False
+    *,
+    model_name: str,
+    full_train: bool | None = None,
+    progress: Progress | None = None,
+    force: bool = False,
+    training_id: uuid.UUID | None = None,
 ) -> TrainingOutcome:
     """Train `model_name` from the stored data now and publish it.
 
     Not ready for training (too little data): recorded as skipped, nothing published. A failing
     training is recorded as failed with its error and the exception is raised again for the
-    caller (the trainer retries). `force` skips the readiness thresholds."""
+    caller (the trainer retries). `force` skips the readiness thresholds. `training_id` names the
+    training's records (the trainer's claim knows it beforehand, so that a trainer killed during
+    the training can have it recorded as failed)."""
     model_class = get_model_class(model_name)
     if not model_class.needs_training:
         raise NotTrainable(f"{model_name} needs no training")
     config = config_current()
     full = _decide_full_train(model_name, config, full_train)
     identifier = new_identifier(model_name)
-    started = TrainingStarted.objects.create(model_name=model_name, model_identifier=identifier, full_train=full)
+    started = TrainingStarted.objects.create(
+        training_id=training_id or uuid.uuid4(), model_name=model_name, model_identifier=identifier, full_train=full
+    )
 
     reason = None if force else training_readiness(model_name=model_name, config=config)
     if reason is not None:

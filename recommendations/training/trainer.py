@@ -20,6 +20,7 @@ from django.utils import timezone
 from feedback import selectors as feedback_selectors
 from modelstore.models import LatestIdentifier, TrainerQueueItem, TrainingDataMark, TrainingStarted
 from modelstore.services import (
+    trainer_queue_item_alive,
     trainer_queue_item_claim,
     trainer_queue_item_finish,
     trainer_queue_item_heartbeat,
@@ -45,6 +46,9 @@ CHANGE_LOG_PRUNE_SECONDS = 600.0
 # A progress line at least every this many percent or seconds; the claim is renewed as often.
 PROGRESS_STEP_PERCENT = 10
 PROGRESS_STEP_SECONDS = 15.0
+# Seconds between two heartbeats of a training trainer; well below the least heartbeat timeout
+# of the config (10 s), so that a live trainer is never taken for a dead one.
+HEARTBEAT_SECONDS = 3.0
 
 
 class TrainingAbandoned(Exception):
@@ -161,8 +165,15 @@ class Trainer:
         self._write(f"{label}: training ({requested}attempt {item.attempts} of {config.trainer_config.max_attempts})")
         progress = _ProgressReporter(label, self._write, lambda: self._heartbeat(item))
         self._is_training = True
+        heartbeat = _Heartbeat(item, self.name)
+        heartbeat.start()
         try:
-            outcome = model_train(model_name=item.model_name, full_train=item.full_train, progress=progress)
+            outcome = model_train(
+                model_name=item.model_name,
+                full_train=item.full_train,
+                progress=progress,
+                training_id=item.training_id,
+            )
         except TrainingAbandoned as error:
             self._is_training = False
             trainer_queue_item_release(item=item, claimed_by=self.name, error=f"abandoned: {error}")
@@ -180,6 +191,7 @@ class Trainer:
             return status
         finally:
             self._is_training = False
+            heartbeat.stop()
 
         if outcome.outcome == "SKIPPED":
             return self._finish(item, Status.SKIPPED, outcome.reason, begin)
@@ -274,6 +286,42 @@ class Trainer:
         changes = catalogue_revision_current() - (mark.catalogue_revision if mark else 0)
         threshold = max(settings.retrain_after_catalogue_changes, 1)
         return f"{changes} catalogue changes since {identifier}" if changes >= threshold else None
+
+
+class _Heartbeat:
+    """A thread that tells the queue every `HEARTBEAT_SECONDS` that this trainer is alive while
+    it trains, whatever the training reports: a killed trainer falls silent and another takes its
+    item over within the config's heartbeat timeout, while a live one with a long silent step
+    (one big matrix inverse) keeps its item."""
+
+    def __init__(self, item: TrainerQueueItem, claimed_by: str) -> None:
+        self._item = item
+        self._claimed_by = claimed_by
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{item.pk}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join(timeout=HEARTBEAT_SECONDS + 30)
+
+    def _run(self) -> None:
+        try:
+            while not self._done.wait(HEARTBEAT_SECONDS):
+                try:
+                    is_ours = trainer_queue_item_alive(item=self._item, claimed_by=self._claimed_by)
+                except Exception as error:  # the database may be restarting; the next beat may pass
+                    logger.warning("heartbeat of #%s failed: %s", self._item.pk, error)
+                    _close_old_connections()
+                    continue
+                if not is_ours:
+                    logger.warning("trainer %s no longer holds #%s", self._claimed_by, self._item.pk)
+                    return
+        finally:
+            # This thread's own connections (Django's are per thread).
+            connections.close_all()
 
 
 class _ProgressReporter:

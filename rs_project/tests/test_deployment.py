@@ -35,11 +35,29 @@ def test_postgres_and_server_have_healthchecks(compose):
     assert "http://127.0.0.1:8000/" in server_check
 
 
-def test_only_the_server_publishes_a_port(compose):
+def test_only_the_reverse_proxy_publishes_a_port(compose):
     published = {name: service.get("ports", []) for name, service in compose["services"].items()}
 
-    assert published["server"] == ["${RS_PORT:-8086}:8000"]
-    assert [name for name, ports in published.items() if ports] == ["server"]
+    assert published["proxy"] == ["${RS_PORT:-8086}:8080"]
+    assert [name for name, ports in published.items() if ports] == ["proxy"]
+
+
+def test_the_reverse_proxy_buffers_requests_and_drops_slow_clients(compose):
+    proxy = compose["services"]["proxy"]
+    config = (Path(settings.BASE_DIR) / "deploy" / "nginx.conf").read_text()
+
+    assert proxy["image"].startswith("nginx:")
+    assert "./deploy/nginx.conf:/etc/nginx/nginx.conf:ro" in proxy["volumes"]
+    assert proxy["depends_on"] == {"server": {"condition": "service_healthy"}}
+    assert "server server:8000;" in config and "listen 8080;" in config
+    for directive in (
+        "proxy_request_buffering on;",
+        "client_body_timeout 10s;",
+        "client_header_timeout 10s;",
+        "send_timeout 10s;",
+        "client_max_body_size 10m;",
+    ):
+        assert directive in config
 
 
 def test_model_artefacts_and_postgres_data_live_in_named_volumes(compose):

@@ -13,8 +13,10 @@ import signal
 import socket
 import threading
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from core.databases import statement_timeout_use
 from recommendations.training.trainer import Trainer
 
 
@@ -35,6 +37,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, once: bool, interval: float, name: str, is_scheduling: bool, **options) -> None:
+        # Trainings run statements far longer than a request's (millions of neighbour rows).
+        statement_timeout_use(settings.DATABASE_TRAINER_STATEMENT_TIMEOUT)
         trainer = Trainer(
             name=name or f"{socket.gethostname()}:{os.getpid()}",
             write=lambda line: (self.stdout.write(line), self.stdout.flush()),

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import sys
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from core.databases import statement_timeout_use
 from recommendations.algorithms.registry import MODELS
 from recommendations.training.services import NotTrainable, model_train
 
@@ -36,6 +38,7 @@ class Command(BaseCommand):
             names = [model]
         else:
             raise CommandError(f"unknown model {model!r}; known: {', '.join(MODELS)}, or 'all'")
+        statement_timeout_use(settings.DATABASE_TRAINER_STATEMENT_TIMEOUT)
         for name in names:
             self._train(name, full_train, force, keep_going=model == "all")
 
