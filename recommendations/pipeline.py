@@ -6,6 +6,7 @@ Dummy is the last resort of every cascade, so a prediction never fails because o
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import time
@@ -24,6 +25,7 @@ from recommendations.algorithms.base import (
     RequesterHistory,
 )
 from recommendations.algorithms.registry import MODELS, last_resort
+from recommendations.experiments import experiment_assignment
 from recommendations.prediction_log import prediction_result_record
 from recommendations.serving import ServingState, catalogue_skus_in_category, loaded_model, serving_state
 
@@ -55,6 +57,9 @@ class PredictionAnswer:
     # The model that placed each item: the scoring model when it scored the item, else the
     # retrieval model whose candidates filled the list (in that model's order).
     served_by: list[str] = field(default_factory=list)
+    # The experiment and arm whose config served the list (None outside any experiment).
+    experiment: str | None = None
+    arm: str | None = None
 
     def rs_items(self) -> list[dict]:
         name, identifier = self.scoring_model
@@ -324,6 +329,9 @@ def _cache_key(request: PredictionRequest) -> str:
 
 def prediction_run(request: PredictionRequest, *, store: bool = True) -> PredictionAnswer:
     state = serving_state()
+    # In a running experiment the session's arm decides the config everything below reads.
+    assignment = experiment_assignment(state.config, request.session_id)
+    state = dataclasses.replace(state, config=assignment.config)
     is_category = request.recommendation_type == RecommendationType.CATEGORY_LIST
     # An anonymous answer is not cached: newcomers must not share one cached list.
     is_cached = is_category and request.session_id is not None
@@ -379,6 +387,8 @@ def prediction_run(request: PredictionRequest, *, store: bool = True) -> Predict
         },
         product_positions=_product_positions(state, products, items) if is_category else {},
         served_by=served_by,
+        experiment=assignment.experiment,
+        arm=assignment.arm,
     )
     if store:
         prediction_result_record(
@@ -393,6 +403,8 @@ def prediction_run(request: PredictionRequest, *, store: bool = True) -> Predict
             scoring_duration=answer.durations["scoring"],
             ordering_duration=answer.durations["ordering"],
             predicted_items=items,
+            experiment=answer.experiment,
+            arm=answer.arm,
         )
     if is_cached:
         cache.set(
