@@ -10,6 +10,7 @@ urlpatterns = [
     path("dashboard/configuration", views.DashboardConfigurationApi.as_view(), name="dashboard-configuration"),
     path("dashboard/performance", views.DashboardPerformanceApi.as_view(), name="dashboard-performance"),
     path("dashboard/training", views.DashboardTrainingApi.as_view(), name="dashboard-training"),
+    path("metrics", views.MetricsApi.as_view(), name="metrics"),
     path("monitoring/", RedirectView.as_view(pattern_name="monitoring-performance"), name="monitoring"),
     path("monitoring/performance/", views.performance_page, name="monitoring-performance"),
     path("monitoring/training/", views.training_page, name="monitoring-training"),

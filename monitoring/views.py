@@ -15,14 +15,17 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.auth import TokenProtectedMixin
+from core.metrics import metrics_exposition
 from modelstore.selectors import config_version_current
 from monitoring import selectors, serializers
 from monitoring.charts import performance_charts
 from monitoring.forms import ConfigurationForm, DateRangeForm
+from monitoring.metrics import ModelStoreCollector
 from monitoring.services import TrainingRequestError, training_request_from_dashboard
 from recommendations.config import ConfigError
 from recommendations.selectors import config_current
@@ -84,6 +87,27 @@ class DashboardApi(TokenProtectedMixin, APIView):
                 ),
             }
         )
+
+
+class PrometheusTextRenderer(BaseRenderer):
+    """Lets a scraper that accepts only `text/plain` in; an error body is still JSON."""
+
+    media_type = "text/plain"
+    format = "txt"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return JSONRenderer().render(data)
+
+
+class MetricsApi(TokenProtectedMixin, APIView):
+    """`GET /metrics`: the Prometheus text format, summed over the server's worker processes
+    (see `core.metrics`), plus the model store's figures read now."""
+
+    renderer_classes = [JSONRenderer, PrometheusTextRenderer]
+
+    def get(self, request):
+        body, content_type = metrics_exposition(ModelStoreCollector())
+        return HttpResponse(body, content_type=content_type)
 
 
 # --- pages ------------------------------------------------------------------------------

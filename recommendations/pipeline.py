@@ -26,6 +26,7 @@ from recommendations.algorithms.base import (
 )
 from recommendations.algorithms.registry import MODELS, last_resort
 from recommendations.experiments import experiment_assignment
+from recommendations.metrics import prediction_metrics_record
 from recommendations.prediction_log import prediction_result_record
 from recommendations.serving import ServingState, catalogue_skus_in_category, loaded_model, serving_state
 
@@ -328,6 +329,7 @@ def _cache_key(request: PredictionRequest) -> str:
 
 
 def prediction_run(request: PredictionRequest, *, store: bool = True) -> PredictionAnswer:
+    run_started = time.perf_counter()
     state = serving_state()
     # In a running experiment the session's arm decides the config everything below reads.
     assignment = experiment_assignment(state.config, request.session_id)
@@ -341,6 +343,7 @@ def prediction_run(request: PredictionRequest, *, store: bool = True) -> Predict
         if cached and cached["category_id"] == request.category_id and cached["signature"] == cache_signature:
             answer = cached["answer"]
             answer.from_cache = True
+            prediction_metrics_record(answer=answer, config=state.config, seconds=time.perf_counter() - run_started)
             return answer
 
     context = _context(state, request)
@@ -412,6 +415,7 @@ def prediction_run(request: PredictionRequest, *, store: bool = True) -> Predict
             {"category_id": request.category_id, "signature": cache_signature, "answer": answer},
             timeout=3600,
         )
+    prediction_metrics_record(answer=answer, config=state.config, seconds=time.perf_counter() - run_started)
     return answer
 
 

@@ -9,6 +9,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import metrics
 from core.auth import TokenProtectedMixin
 from core.parsers import BoundedJSONParser
 from store.services import StoreValidationError, store_objects
@@ -21,7 +22,14 @@ class _StoreApi(TokenProtectedMixin, APIView):
 
     def _store(self, payloads: list) -> Response:
         started = time.perf_counter()
-        result = store_objects(payloads=payloads)
+        try:
+            result = store_objects(payloads=payloads)
+        except StoreValidationError:
+            metrics.store_calls.labels(self.request.path, "rejected").inc()
+            raise
+        metrics.store_calls.labels(self.request.path, "stored").inc()
+        for name, count in result.stored.items():
+            metrics.store_objects.labels(name).inc(count)
         # Counts only: request bodies carry user ids and are never logged.
         logger.info(
             "stored path=%s objects=%d classes=%s ms=%.1f",
