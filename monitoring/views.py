@@ -24,12 +24,12 @@ from core.metrics import metrics_exposition
 from modelstore.selectors import config_version_current
 from monitoring import selectors, serializers
 from monitoring.charts import performance_charts
-from monitoring.forms import ConfigurationForm, DateRangeForm
+from monitoring.forms import ConfigurationForm, DateRangeForm, ExperimentStartForm
 from monitoring.metrics import ModelStoreCollector
 from monitoring.services import TrainingRequestError, training_request_from_dashboard
 from recommendations.config import ConfigError
 from recommendations.selectors import config_current
-from recommendations.services import config_version_create
+from recommendations.services import config_version_create, experiment_start, experiment_stop
 
 # --- JSON API ---------------------------------------------------------------------------
 
@@ -54,7 +54,14 @@ class DashboardPerformanceApi(TokenProtectedMixin, APIView):
     def get(self, request):
         date_range = _date_range(request)
         report = selectors.performance_report(date_range=date_range)
-        return Response(serializers.performance_body(report=report, states=selectors.model_states()))
+        config = config_current()
+        return Response(
+            serializers.performance_body(
+                report=report,
+                states=selectors.model_states(config=config),
+                experiments=selectors.experiment_reports(report=report, config=config),
+            )
+        )
 
 
 class DashboardTrainingApi(TokenProtectedMixin, APIView):
@@ -74,13 +81,16 @@ class DashboardApi(TokenProtectedMixin, APIView):
         date_range = _date_range(request)
         config = config_current()
         states = selectors.model_states(config=config)
+        performance = selectors.performance_report(date_range=date_range)
         return Response(
             {
                 "dateFrom": date_range.start.isoformat(),
                 "dateTo": date_range.end.isoformat(),
                 "configuration": serializers.configuration_body(config=config, states=states),
                 "performance": serializers.performance_body(
-                    report=selectors.performance_report(date_range=date_range), states=states
+                    report=performance,
+                    states=states,
+                    experiments=selectors.experiment_reports(report=performance, config=config),
                 ),
                 "training": serializers.training_body(
                     report=selectors.training_report(date_range=date_range), states=states
@@ -143,12 +153,72 @@ def performance_page(request: HttpRequest) -> HttpResponse:
             "report": report,
             "models": models,
             "charts": performance_charts(report),
+            "experiments": selectors.experiment_reports(report=report, config=config_current()),
+            "metric_titles": _experiment_metric_titles(report.k),
             "info": {
                 key: {part: text.replace("%k%", str(report.k)) for part, text in texts.items()}
                 for key, texts in selectors.PERFORMANCE_INFO.items()
             },
         },
     )
+
+
+def _experiment_metric_titles(k: int) -> list[str]:
+    return [selectors.PERFORMANCE_INFO[key]["title"].replace("%k%", str(k)) for key in selectors.EXPERIMENT_METRICS]
+
+
+@staff_member_required
+@require_http_methods(["GET", "POST"])
+def experiments_page(request: HttpRequest) -> HttpResponse:
+    """The experiments with each arm's figures for the range, and a form that starts a new one."""
+    form = ExperimentStartForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            version = experiment_start(
+                name=form.cleaned_data["name"], arms=form.arms(), created_by=request.user.get_username()
+            )
+        except ConfigError as error:
+            form.add_config_errors(error)
+        else:
+            messages.success(
+                request,
+                f"Experiment {form.cleaned_data['name']} started (configuration version {version.pk}); "
+                "every new request of a session is served by its arm.",
+            )
+            return redirect("monitoring-experiments")
+    date_range, range_context = _range_context(request)
+    report = selectors.performance_report(date_range=date_range)
+    config = config_current()
+    return render(
+        request,
+        "monitoring/experiments.html",
+        {
+            "page": "experiments",
+            **range_context,
+            "experiments": selectors.experiment_reports(report=report, config=config),
+            "metric_titles": _experiment_metric_titles(report.k),
+            "form": form,
+            "running": config.active_experiment(),
+            "info": selectors.PERFORMANCE_INFO["experiments"],
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@staff_member_required
+@require_POST
+def experiment_stop_page(request: HttpRequest) -> HttpResponse:
+    name = request.POST.get("name", "")
+    try:
+        version = experiment_stop(name=name, created_by=request.user.get_username())
+    except ConfigError as error:
+        messages.error(request, " ".join(message for messages_ in error.errors.values() for message in messages_))
+    else:
+        messages.success(
+            request,
+            f"Experiment {name} stopped (configuration version {version.pk}); every session gets the base config.",
+        )
+    return redirect("monitoring-experiments")
 
 
 @staff_member_required

@@ -111,7 +111,7 @@ def test_performance_has_the_contract_shape_and_the_corrected_values():
 
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"models", "performance", "info"}
+    assert set(body) == {"models", "performance", "info", "experiments"}
     assert [m["name"] for m in body["models"]] == FIVE
     assert set(body["performance"]) == {"general", "modelSpecific"}
     assert list(body["performance"]["modelSpecific"]) == FIVE
