@@ -15,14 +15,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.auth import TokenProtectedMixin
 from core.metrics import metrics_exposition
+from core.openapi import error_responses
 from modelstore.selectors import config_version_current
-from monitoring import selectors, serializers
+from monitoring import openapi, selectors, serializers
 from monitoring.charts import performance_charts
 from monitoring.forms import ConfigurationForm, DateRangeForm, ExperimentStartForm
 from monitoring.metrics import ModelStoreCollector
@@ -40,9 +42,32 @@ def _date_range(request) -> selectors.DateRange:
     return serializer.to_date_range()
 
 
+_RANGE_PARAMETERS = [
+    OpenApiParameter(
+        name,
+        {"type": "string", "format": "date-time"},
+        required=True,
+        description=f"{serializers.DATE_HELP} A date alone is its whole day; both bounds are inclusive.",
+        examples=[OpenApiExample("toISOString", value=example)],
+    )
+    for name, example in (("date_from", "2023-07-01T00:00:00.000Z"), ("date_to", "2023-07-08T00:00:00.000Z"))
+]
+
+
+def _dashboard_schema(body: dict, description: str, *, with_range: bool = True):
+    return extend_schema(
+        parameters=_RANGE_PARAMETERS if with_range else None,
+        responses={
+            200: OpenApiResponse(body, description=description),
+            **error_responses(*((400, 401, 503) if with_range else (401, 503))),
+        },
+    )
+
+
 class DashboardConfigurationApi(TokenProtectedMixin, APIView):
     """`GET /dashboard/configuration`: models, current config and field info (contract 8.1)."""
 
+    @_dashboard_schema(openapi.CONFIGURATION, "Models, the current config and its field titles.", with_range=False)
     def get(self, request):
         config = config_current()
         return Response(serializers.configuration_body(config=config, states=selectors.model_states(config=config)))
@@ -51,6 +76,7 @@ class DashboardConfigurationApi(TokenProtectedMixin, APIView):
 class DashboardPerformanceApi(TokenProtectedMixin, APIView):
     """`GET /dashboard/performance?date_from&date_to` (contract 8.2)."""
 
+    @_dashboard_schema(openapi.PERFORMANCE, "Performance in the range, general, per model and per experiment arm.")
     def get(self, request):
         date_range = _date_range(request)
         report = selectors.performance_report(date_range=date_range)
@@ -67,6 +93,7 @@ class DashboardPerformanceApi(TokenProtectedMixin, APIView):
 class DashboardTrainingApi(TokenProtectedMixin, APIView):
     """`GET /dashboard/training?date_from&date_to` (contract 8.3)."""
 
+    @_dashboard_schema(openapi.TRAINING, "Trainings in the range, general and per model.")
     def get(self, request):
         date_range = _date_range(request)
         report = selectors.training_report(date_range=date_range)
@@ -77,6 +104,7 @@ class DashboardApi(TokenProtectedMixin, APIView):
     """`GET /dashboard?date_from&date_to`: everything the dashboard shows in one answer, the three
     bodies above under `configuration`, `performance` and `training`."""
 
+    @_dashboard_schema(openapi.DASHBOARD, "The three bodies above in one answer.")
     def get(self, request):
         date_range = _date_range(request)
         config = config_current()
@@ -115,6 +143,13 @@ class MetricsApi(TokenProtectedMixin, APIView):
 
     renderer_classes = [JSONRenderer, PrometheusTextRenderer]
 
+    @extend_schema(
+        operation_id="metrics",
+        responses={
+            (200, "text/plain"): OpenApiResponse(openapi.METRICS_TEXT, description="The metrics."),
+            **error_responses(401),
+        },
+    )
     def get(self, request):
         body, content_type = metrics_exposition(ModelStoreCollector())
         return HttpResponse(body, content_type=content_type)
