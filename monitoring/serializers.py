@@ -32,9 +32,9 @@ DATE_HELP = "Use ISO 8601, e.g. 2023-07-01T00:00:00.000Z or 2023-07-01."
 
 
 def parse_range_bound(value: str, *, is_end: bool) -> datetime.datetime:
-    """An ISO 8601 date-time (JavaScript's `toISOString()` included) or a date. A date alone
-    means the start of that day, or its end for the upper bound, so both bounds stay inclusive.
-    A date-time without an offset is taken as UTC. Raises ValueError."""
+    """An ISO 8601 date-time (JavaScript's `toISOString()` included) or a date, in UTC. A date
+    alone means the start of that day, or its end for the upper bound, so both bounds stay
+    inclusive. A date-time without an offset is taken as UTC. Raises ValueError."""
     value = value.strip()
     try:
         # A date first: parse_datetime would read "2024-03-10" as its midnight.
@@ -49,7 +49,11 @@ def parse_range_bound(value: str, *, is_end: bool) -> datetime.datetime:
         raise ValueError(f"Not a date: {value!r}. {DATE_HELP}")
     if timezone.is_naive(parsed):
         parsed = timezone.make_aware(parsed, datetime.UTC)
-    return parsed
+    try:
+        # In UTC: PostgreSQL refuses offsets beyond ±15:59, which Python accepts (e.g. -17:50).
+        return parsed.astimezone(datetime.UTC)
+    except OverflowError:
+        raise ValueError(f"Out of range: {value!r}. {DATE_HELP}") from None
 
 
 class DateRangeSerializer(serializers.Serializer):
