@@ -4,9 +4,13 @@
 # nginx (Debian's package, with deploy/nginx.conf as docker compose uses it), the trainer; then
 # bench/e2e_client.py, through nginx, checks that stalled clients do not hold the server, loads
 # data through the HTTP API, schedules trainings, waits for them, asks for recommendations of
-# every type and reads the dashboard. Everything started here is stopped at the end, whatever
-# happens. E2E_PORT (8765) is nginx's port, E2E_APP_PORT (E2E_PORT + 1) gunicorn's, and the
-# databases are named E2E_DB_PREFIX_<alias> (default rs_e2e_<pid>), created and dropped here.
+# every type and reads the dashboard. Then, with the trainer stopped: bench/experiment_split.py
+# runs an A/B experiment over 400 sessions (split, stickiness, the dashboard's arms, /metrics
+# summed over the workers), and schemathesis fuzzes every operation of /api/schema/ (no 5xx,
+# every answer as the schema says). Everything started here is stopped at the end, whatever
+# happens. E2E_PORT (8765) is nginx's port, E2E_APP_PORT (E2E_PORT + 1) gunicorn's, the
+# databases are named E2E_DB_PREFIX_<alias> (default rs_e2e_<pid>), created and dropped here,
+# and E2E_FUZZ_EXAMPLES sets the fuzzing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +18,7 @@ PY=.venv/bin/python
 PORT="${E2E_PORT:-8765}"
 APP_PORT="${E2E_APP_PORT:-$((PORT + 1))}"
 PREFIX="${E2E_DB_PREFIX:-rs_e2e_$$}"
+FUZZ_EXAMPLES="${E2E_FUZZ_EXAMPLES:-100}"
 WORK="$(mktemp -d)"
 export RS_DATA_DIR="$WORK/data" RS_MODEL_DIR="$WORK/models" RS_API_TOKEN="e2e-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
 export RS_SECRET_KEY="e2e-secret" RS_BIND="127.0.0.1:$APP_PORT" RS_GUNICORN_WORKERS=2 RS_LOG_LEVEL=WARNING
@@ -62,3 +67,25 @@ $PY manage.py run_trainer --interval 2 >"$WORK/trainer.log" 2>&1 &
 PIDS+=($!)
 
 $PY bench/e2e_client.py --url "http://127.0.0.1:$PORT" --token "$RS_API_TOKEN"
+
+# The trainer is done; stopped, it trains nothing the fuzzer queues and leaves the cores to the rest.
+kill "${PIDS[1]}" && wait "${PIDS[1]}" 2>/dev/null || true
+
+echo "e2e: an A/B experiment between two cascades on gunicorn and PostgreSQL"
+$PY bench/experiment_split.py --url "http://127.0.0.1:$PORT" --token "$RS_API_TOKEN" --sessions 400 --stop
+
+echo "e2e: schemathesis against every operation of /api/schema/ ($FUZZ_EXAMPLES examples each)"
+# One worker: hypothesis's lambda descriptions are not thread-safe on CPython 3.11 (a SystemError
+# in ast.parse). Run in the work folder so its cache stays out of the repository.
+SCHEMATHESIS="$PWD/.venv/bin/schemathesis"
+if ! (cd "$WORK" && "$SCHEMATHESIS" run "http://127.0.0.1:$PORT/api/schema/" \
+  --header "Authorization: Bearer $RS_API_TOKEN" \
+  --checks not_a_server_error,response_schema_conformance \
+  --max-examples "$FUZZ_EXAMPLES" --workers 1 --seed 17 --generation-database none --no-color \
+  --request-timeout 60 --max-failures 20 >"$WORK/schemathesis.log" 2>&1); then
+  tail -n 300 "$WORK/schemathesis.log"
+  echo "e2e FAILED: schemathesis found problems"
+  exit 1
+fi
+tail -n 22 "$WORK/schemathesis.log"
+echo "e2e: schemathesis found no server error and no answer outside the schema"

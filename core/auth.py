@@ -59,3 +59,11 @@ class TokenProtectedMixin:
 
     authentication_classes = [ApiTokenAuthentication]
     permission_classes = [HasApiToken]
+
+
+class HasApiTokenOrStaff(HasApiToken):
+    """The API token, or a logged-in staff user (the schema's browsable UI in a browser)."""
+
+    def has_permission(self, request: Request, view) -> bool:
+        user = getattr(request, "user", None)
+        return super().has_permission(request, view) or bool(user is not None and user.is_staff)

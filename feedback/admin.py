@@ -42,5 +42,13 @@ class ReviewAdmin(ReadOnlyAdmin):
 
 @admin.register(PredictionResult)
 class PredictionResultAdmin(ReadOnlyAdmin):
-    list_display = ["create_at", "recommendation_type", "retrieval_model_name", "scoring_model_name", "session_id"]
-    list_filter = ["recommendation_type", "scoring_model_name"]
+    list_display = [
+        "create_at",
+        "recommendation_type",
+        "retrieval_model_name",
+        "scoring_model_name",
+        "session_id",
+        "experiment",
+        "arm",
+    ]
+    list_filter = ["recommendation_type", "scoring_model_name", "experiment", "arm"]

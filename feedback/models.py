@@ -102,11 +102,15 @@ class PredictionResult(ImmutableModel):
     scoring_duration = models.FloatField()
     ordering_duration = models.FloatField()
     predicted_items = models.JSONField(default=list)
+    # The experiment and arm whose config served the list; null outside any experiment.
+    experiment = models.CharField(max_length=64, null=True, blank=True)
+    arm = models.CharField(max_length=64, null=True, blank=True)
     create_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         indexes = [
             models.Index(fields=["create_at"], name="pr_create_at_idx"),
+            models.Index(fields=["experiment", "create_at"], name="pr_experiment_idx"),
             models.Index(fields=["session_id", "create_at"], name="pr_session_idx"),
             models.Index(fields=["scoring_model_name", "create_at"], name="pr_scoring_model_idx"),
         ]

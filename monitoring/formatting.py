@@ -4,6 +4,8 @@ chart axes."""
 
 from __future__ import annotations
 
+import json
+
 NO_DATA = "–"
 
 
@@ -58,3 +60,21 @@ def metric_lines(values: dict | None) -> list[str]:
         return number(value)
 
     return [f"{name}: {shown(value)}" for name, value in sorted(values.items())]
+
+
+def interval(bounds: tuple[float, float] | None) -> str:
+    """A 95% interval of fractions: (0.1334, 0.2888) → "13.3–28.9 %"."""
+    if bounds is None:
+        return NO_DATA
+    return f"{bounds[0] * 100:.1f}–{bounds[1] * 100:.1f} %"
+
+
+def p_value(value: float | None) -> str:
+    if value is None:
+        return NO_DATA
+    return "p < 0.0001" if value < 0.0001 else f"p = {value:.4f}"
+
+
+def overrides(value: dict | None) -> str:
+    """An arm's overrides as compact JSON; none is the base config."""
+    return json.dumps(value, separators=(", ", ": ")) if value else "the base config"

@@ -1,5 +1,5 @@
-"""Forms of the dashboard pages: the date range, and the configuration (sizes, enabled models,
-cascades, model options). The configuration form only parses the page's inputs into a config
+"""Forms of the dashboard pages: the date range, the configuration (sizes, enabled models,
+cascades, model options) and a new experiment. The configuration form only parses the page's inputs into a config
 payload; `config_from_payload` (called when the version is saved) stays the one validator, and
 its errors are put back on the fields they name."""
 
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import json
 import re
 import types
 import typing
@@ -20,6 +21,7 @@ from recommendations.algorithms.registry import MODELS
 from recommendations.config import (
     CASCADE_FIELDS,
     ConfigError,
+    ExperimentArm,
     RecommenderConfig,
     cascade_situation,
     config_from_payload,
@@ -244,3 +246,80 @@ def _initial(value, kind: str):
     if kind in ("ints", "floats"):
         return _format_list(value)
     return value
+
+
+ARM_ROWS = 4
+_ARM_ERROR = re.compile(r"experiments\.\d+\.arms\.(\d+)\.(name|weight|overrides)")
+
+
+class ExperimentStartForm(forms.Form):
+    """A new experiment: its name and up to `ARM_ROWS` arms (blank rows are left out), each with a
+    name, a weight and its overrides as a JSON object of config keys. The first arm is the control."""
+
+    name = forms.CharField(max_length=64, help_text="Letters, digits, '.', '_' or '-'; shown in the reports.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for row in range(ARM_ROWS):
+            self.fields[f"arm_{row}_name"] = forms.CharField(required=row < 2, max_length=64, label="Arm")
+            self.fields[f"arm_{row}_weight"] = forms.FloatField(required=False, min_value=0, label="Weight")
+            self.fields[f"arm_{row}_overrides"] = forms.CharField(
+                required=False,
+                label="Overrides (JSON)",
+                widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false", "class": "json"}),
+            )
+        self.initial.setdefault("arm_0_name", "control")
+        self.initial.setdefault("arm_0_weight", 1)
+        self.initial.setdefault("arm_0_overrides", "{}")
+        self.initial.setdefault("arm_1_weight", 1)
+        self.initial.setdefault("arm_1_overrides", '{"homepageScoringCascade": ["popularity"]}')
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for row in range(ARM_ROWS):
+            text = (cleaned.get(f"arm_{row}_overrides") or "").strip() or "{}"
+            try:
+                overrides = json.loads(text)
+            except ValueError as error:
+                self.add_error(f"arm_{row}_overrides", f"Not JSON: {error}.")
+                continue
+            if not isinstance(overrides, dict):
+                self.add_error(f"arm_{row}_overrides", 'Give a JSON object, e.g. {"retrievalSize": 500}.')
+                continue
+            cleaned[f"arm_{row}_overrides"] = overrides
+        return cleaned
+
+    def arm_rows(self) -> list[tuple]:
+        return [
+            (self[f"arm_{row}_name"], self[f"arm_{row}_weight"], self[f"arm_{row}_overrides"])
+            for row in range(ARM_ROWS)
+        ]
+
+    def _filled_rows(self) -> list[int]:
+        return [row for row in range(ARM_ROWS) if (self.cleaned_data.get(f"arm_{row}_name") or "").strip()]
+
+    def arms(self) -> list[ExperimentArm]:
+        cleaned = self.cleaned_data
+        return [
+            ExperimentArm(
+                name=cleaned[f"arm_{row}_name"].strip(),
+                weight=cleaned[f"arm_{row}_weight"] if cleaned[f"arm_{row}_weight"] is not None else 1.0,
+                overrides=cleaned[f"arm_{row}_overrides"],
+            )
+            for row in self._filled_rows()
+        ]
+
+    def add_config_errors(self, error: ConfigError) -> None:
+        """Put the validator's errors (`experiments.3.arms.1.overrides.retrievalSize`) on the row of
+        the arm they name (blank rows are not arms)."""
+        rows = self._filled_rows()
+        for key, messages in error.errors.items():
+            match = _ARM_ERROR.match(key)
+            if match and int(match[1]) < len(rows):
+                detail = key[match.end() :].lstrip(".")
+                field_name = f"arm_{rows[int(match[1])]}_{match[2]}"
+                self.add_error(field_name, [f"{detail}: {m}" if detail else m for m in messages])
+            elif key.endswith(".name") and key.count(".") == 2:
+                self.add_error("name", messages)
+            else:
+                self.add_error(None, f"{key}: {' '.join(messages)}")

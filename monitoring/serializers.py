@@ -14,8 +14,11 @@ from rest_framework import serializers
 
 from monitoring.selectors import (
     PERFORMANCE_INFO,
+    ArmReport,
     DateRange,
     DurationFigures,
+    ExperimentReport,
+    MetricResult,
     ModelState,
     PerformanceFigures,
     PerformanceReport,
@@ -142,8 +145,44 @@ def performance_dict(figures: PerformanceFigures, k: int) -> dict[str, Any]:
     }
 
 
-def performance_body(*, report: PerformanceReport, states: list[ModelState]) -> dict[str, Any]:
-    """Contract 8.2."""
+def metric_result_dict(result: MetricResult) -> dict[str, Any]:
+    comparison = result.comparison
+    return {
+        "value": result.value,
+        "successes": result.successes,
+        "trials": result.trials,
+        "ci95": None if result.interval is None else list(result.interval),
+        "z": comparison.z,
+        "pValue": comparison.p_value,
+        "verdict": comparison.verdict,
+    }
+
+
+def arm_dict(arm: ArmReport) -> dict[str, Any]:
+    return {
+        "name": arm.name,
+        "weight": arm.weight,
+        "overrides": arm.overrides,
+        "control": arm.is_control,
+        "predictions": arm.figures.predictions,
+        "metrics": {key: metric_result_dict(result) for key, result in arm.metrics.items()},
+    }
+
+
+def experiment_dict(experiment: ExperimentReport) -> dict[str, Any]:
+    return {
+        "name": experiment.name,
+        "active": experiment.is_active,
+        "configured": experiment.is_configured,
+        "predictions": experiment.predictions,
+        "arms": [arm_dict(arm) for arm in experiment.arms],
+    }
+
+
+def performance_body(
+    *, report: PerformanceReport, states: list[ModelState], experiments: list[ExperimentReport] = ()
+) -> dict[str, Any]:
+    """Contract 8.2, plus `experiments` (per arm: figures, 95% intervals, verdicts)."""
     models = ordered_states(states, with_dummy=False)
     return {
         "models": [model_dict(s) for s in models],
@@ -155,6 +194,7 @@ def performance_body(*, report: PerformanceReport, states: list[ModelState]) -> 
             },
         },
         "info": PERFORMANCE_INFO,
+        "experiments": [experiment_dict(experiment) for experiment in experiments],
     }
 
 

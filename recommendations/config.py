@@ -8,13 +8,18 @@ A config version is validated against these when it is saved and when it is load
 dashboard sends its page state in camelCase (`retrievalSize`, `easeConfig`, ...), the admin and
 the API may use snake_case; both are accepted, and a payload that omits fields keeps the base
 config's values for them. `modelsDisabled` may be keyed by model name or, as the ecoseller
-dashboard does, by the index of the model in its list. Every number has bounds."""
+dashboard does, by the index of the model in its list. Every number has bounds.
+
+`experiments` run configurations side by side on split traffic: each arm names the config keys it
+overrides (a partial payload, validated by applying it to the config it belongs to); which arm a
+session is served with is decided in `recommendations.experiments`."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import math
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -128,6 +133,37 @@ class TrainerConfig:
     )
 
 
+# Names of experiments and arms: recorded with every prediction and shown as metric labels.
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+MAX_EXPERIMENTS = 100
+MAX_ARMS = 10
+ARM_WEIGHT_BOUNDS = (0.0, 1_000_000.0)  # a weight must be above the lower bound
+
+
+@dataclass(frozen=True)
+class ExperimentArm:
+    """One arm: its share of the sessions (`weight`, relative to the other arms') and the config
+    keys it overrides, camelCase as on the wire (an empty `overrides` is the base config)."""
+
+    name: str
+    weight: float = 1.0
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """Two or more arms served side by side while `active`; the first arm is the control the
+    others are compared with. A stopped experiment stays in the config as a record of its arms."""
+
+    name: str
+    active: bool = True
+    arms: tuple[ExperimentArm, ...] = ()
+
+    @property
+    def control(self) -> ExperimentArm:
+        return self.arms[0]
+
+
 class _ConfigMethods:
     """What every `RecommenderConfig` can say about itself."""
 
@@ -141,6 +177,10 @@ class _ConfigMethods:
         """The model's section of the config (None for a model without options)."""
         model = MODELS[model_name]
         return getattr(self, model.options_key(), None) if model.options is not None else None
+
+    def active_experiment(self) -> Experiment | None:
+        """The running experiment (at most one runs at a time), or None."""
+        return next((experiment for experiment in self.experiments if experiment.active), None)
 
     def to_data(self) -> dict[str, Any]:
         """snake_case JSON form (lists, not tuples), exactly as a config version stores it."""
@@ -227,6 +267,19 @@ RecommenderConfig = dataclasses.make_dataclass(
         *_general_fields(),
         *_model_sections(),
         ("trainer_config", TrainerConfig, field(default_factory=TrainerConfig)),
+        (
+            "experiments",
+            tuple[Experiment, ...],
+            field(
+                default=(),
+                metadata={
+                    "title": "Experiments",
+                    "description": "Configurations served side by side on split traffic: each experiment has a "
+                    "name, an active flag and two or more arms, each with a name, a weight and the config keys it "
+                    "overrides. A session is served by one arm of the active experiment, always the same.",
+                },
+            ),
+        ),
         ("deleted", bool, field(default=False, metadata={"title": None, "description": None})),
     ],
     bases=(_ConfigMethods,),
@@ -325,7 +378,7 @@ def _build(cls: type, payload: dict[str, Any], errors: dict[str, list[str]], bas
     for f in dataclasses.fields(cls):
         camel = to_camel(f.name)
         key = f.name if f.name in payload else camel if camel in payload else None
-        if key is None or f.name == "models_disabled":
+        if key is None or f.name in _VALIDATED_APART:
             continue
         path = f"{prefix}{camel}"
         annotation = hints[f.name]
@@ -380,6 +433,144 @@ def _models_disabled(payload: dict[str, Any], errors: dict[str, list[str]], base
     return result
 
 
+# Fields `_build` leaves to their own validators.
+_VALIDATED_APART = ("models_disabled", "experiments")
+
+
+def _overridable_fields() -> dict[str, str]:
+    """camelCase key → field name of what an arm may override: the general options a prediction
+    reads (sizes, weights, cascades, disabled models). Model options are applied when a model is
+    trained and one trained model serves every arm, and the trainer's schedule is not per session."""
+    # A field whose default is None (the category list's retrieval cascade) is not in use.
+    return {to_camel(name): name for name, _annotation, default in _general_fields() if default.default is not None}
+
+
+OVERRIDABLE_FIELDS = _overridable_fields()
+
+
+def _not_overridable(key: Any) -> str:
+    if key in {to_camel(model.options_key()) for model in MODELS.values() if model.options is not None}:
+        reason = "model options apply when the model is trained, and one trained model serves every arm."
+    elif key == "trainerConfig":
+        reason = "the trainer's schedule is not chosen per session."
+    elif key == "experiments":
+        reason = "experiments do not nest."
+    else:
+        reason = "it is not a config key an arm can override."
+    return f"An arm cannot override this key: {reason} An arm may override {', '.join(OVERRIDABLE_FIELDS)}."
+
+
+def _name_errors(raw: Any, what: str) -> list[str]:
+    if not isinstance(raw, str) or not NAME_PATTERN.fullmatch(raw):
+        return [f"The {what} name must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit."]
+    return []
+
+
+def _arm(raw: Any, path: str, base: RecommenderConfig, errors: dict[str, list[str]]) -> ExperimentArm | None:
+    if not isinstance(raw, dict):
+        errors.setdefault(path, []).append("Must be an object with name, weight and overrides.")
+        return None
+    for key in raw:
+        if key not in ("name", "weight", "overrides"):
+            errors.setdefault(f"{path}.{key}", []).append("Unknown field; an arm has name, weight and overrides.")
+    name = raw.get("name")
+    for message in _name_errors(name, "arm"):
+        errors.setdefault(f"{path}.name", []).append(message)
+    weight = raw.get("weight", 1.0)
+    low, high = ARM_WEIGHT_BOUNDS
+    is_number = isinstance(weight, int | float) and not isinstance(weight, bool) and math.isfinite(weight)
+    if not is_number or not (low < weight <= high):
+        errors.setdefault(f"{path}.weight", []).append(f"Must be a number above {low:g} and at most {high:g}.")
+    raw_overrides = raw.get("overrides", {})
+    if not isinstance(raw_overrides, dict):
+        errors.setdefault(f"{path}.overrides", []).append("Must be an object of config keys to values.")
+        return None
+    given: dict[str, Any] = {}
+    for key, value in raw_overrides.items():
+        camel = to_camel(key) if isinstance(key, str) else key
+        if camel not in OVERRIDABLE_FIELDS:
+            errors.setdefault(f"{path}.overrides.{key}", []).append(_not_overridable(camel))
+            continue
+        if camel in given:
+            errors.setdefault(f"{path}.overrides.{key}", []).append("Given twice (camelCase and snake_case).")
+            continue
+        given[camel] = value
+    try:
+        effective = config_from_payload(given, base=base)
+    except ConfigError as error:
+        for key, messages in error.errors.items():
+            errors.setdefault(f"{path}.overrides.{key}", []).extend(messages)
+        return None
+    if not is_number or errors.get(f"{path}.name"):
+        return None
+    # Stored normalised (camelCase keys, the config's own types), as the base config would store them.
+    overrides = {key: _camelize(getattr(effective, OVERRIDABLE_FIELDS[key])) for key in given}
+    return ExperimentArm(name=name, weight=float(weight), overrides=overrides)
+
+
+def _experiment(raw: Any, path: str, base: RecommenderConfig, errors: dict[str, list[str]]) -> Experiment | None:
+    if not isinstance(raw, dict):
+        errors.setdefault(path, []).append("Must be an object with name, active and arms.")
+        return None
+    for key in raw:
+        if key not in ("name", "active", "arms"):
+            errors.setdefault(f"{path}.{key}", []).append("Unknown field; an experiment has name, active and arms.")
+    name = raw.get("name")
+    for message in _name_errors(name, "experiment"):
+        errors.setdefault(f"{path}.name", []).append(message)
+    active = raw.get("active", True)
+    if not isinstance(active, bool):
+        errors.setdefault(f"{path}.active", []).append("Must be true or false.")
+    raw_arms = raw.get("arms")
+    if not isinstance(raw_arms, list) or not 2 <= len(raw_arms) <= MAX_ARMS:
+        errors.setdefault(f"{path}.arms", []).append(f"Give a list of 2 to {MAX_ARMS} arms.")
+        return None
+    arms = [_arm(item, f"{path}.arms.{index}", base, errors) for index, item in enumerate(raw_arms)]
+    seen: set[str] = set()
+    for index, arm in enumerate(arms):
+        if arm is not None and arm.name in seen:
+            errors.setdefault(f"{path}.arms.{index}.name", []).append(f"Another arm is named {arm.name!r}.")
+        if arm is not None:
+            seen.add(arm.name)
+    if any(arm is None for arm in arms) or not isinstance(active, bool) or errors.get(f"{path}.name"):
+        return None
+    return Experiment(name=name, active=active, arms=tuple(arms))
+
+
+def _experiments(
+    payload: dict[str, Any], errors: dict[str, list[str]], base: RecommenderConfig
+) -> tuple[Experiment, ...]:
+    """The payload's experiments, each arm's overrides validated against `base` (the config being
+    built); a payload without the key keeps the base's experiments (the ecoseller dashboard does
+    not know them)."""
+    if "experiments" not in payload:
+        return base.experiments
+    raw = payload["experiments"]
+    if not isinstance(raw, list):
+        errors.setdefault("experiments", []).append("Must be a list of experiments.")
+        return ()
+    if len(raw) > MAX_EXPERIMENTS:
+        errors.setdefault("experiments", []).append(f"At most {MAX_EXPERIMENTS} experiments; remove old ones.")
+        return ()
+    plain = dataclasses.replace(base, experiments=())
+    experiments = [_experiment(item, f"experiments.{index}", plain, errors) for index, item in enumerate(raw)]
+    found = [experiment for experiment in experiments if experiment is not None]
+    seen: set[str] = set()
+    for index, experiment in enumerate(experiments):
+        if experiment is not None and experiment.name in seen:
+            errors.setdefault(f"experiments.{index}.name", []).append(
+                f"Another experiment is named {experiment.name!r}."
+            )
+        if experiment is not None:
+            seen.add(experiment.name)
+    active = [experiment.name for experiment in found if experiment.active]
+    if len(active) > 1:
+        errors.setdefault("experiments", []).append(
+            f"Only one experiment can be active at a time; active here: {', '.join(active)}."
+        )
+    return tuple(found)
+
+
 def known_model_names() -> frozenset[str]:
     return frozenset(MODELS)
 
@@ -405,7 +596,11 @@ def config_from_payload(payload: dict[str, Any], base: RecommenderConfig | None 
                 errors.setdefault(to_camel(name), []).append("A model may appear only once in a cascade.")
     if errors:
         raise ConfigError(errors)
-    return dataclasses.replace(config, models_disabled=disabled)
+    config = dataclasses.replace(config, models_disabled=disabled)
+    experiments = _experiments(payload, errors, config)
+    if errors:
+        raise ConfigError(errors)
+    return dataclasses.replace(config, experiments=experiments)
 
 
 DEFAULT_CONFIG = RecommenderConfig()

@@ -6,6 +6,7 @@ Dummy is the last resort of every cascade, so a prediction never fails because o
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import time
@@ -25,6 +26,8 @@ from recommendations.algorithms.base import (
     RequesterHistory,
 )
 from recommendations.algorithms.registry import MODELS, last_resort
+from recommendations.experiments import experiment_assignment
+from recommendations.metrics import prediction_metrics_record
 from recommendations.prediction_log import prediction_result_record
 from recommendations.serving import ServingState, catalogue_skus_in_category, serving_state
 
@@ -56,6 +59,9 @@ class PredictionAnswer:
     # The model that placed each item: the scoring model when it scored the item, else the
     # retrieval model whose candidates filled the list (in that model's order).
     served_by: list[str] = field(default_factory=list)
+    # The experiment and arm whose config served the list (None outside any experiment).
+    experiment: str | None = None
+    arm: str | None = None
 
     def rs_items(self) -> list[dict]:
         name, identifier = self.scoring_model
@@ -339,7 +345,11 @@ def _cache_key(request: PredictionRequest) -> str:
 
 
 def prediction_run(request: PredictionRequest, *, store: bool = True) -> PredictionAnswer:
+    run_started = time.perf_counter()
     state = serving_state()
+    # In a running experiment the session's arm decides the config everything below reads.
+    assignment = experiment_assignment(state.config, request.session_id)
+    state = dataclasses.replace(state, config=assignment.config)
     is_category = request.recommendation_type == RecommendationType.CATEGORY_LIST
     # An anonymous answer is not cached: newcomers must not share one cached list.
     is_cached = is_category and request.session_id is not None
@@ -349,10 +359,12 @@ def prediction_run(request: PredictionRequest, *, store: bool = True) -> Predict
         if cached and cached["category_id"] == request.category_id and cached["signature"] == cache_signature:
             answer = cached["answer"]
             answer.from_cache = True
+            prediction_metrics_record(answer=answer, config=state.config, seconds=time.perf_counter() - run_started)
             return answer
 
     context = _context(state, request)
     answer = prediction_answer(state, request, context)
+    answer.experiment, answer.arm = assignment.experiment, assignment.arm
     if store:
         prediction_result_record(
             retrieval_model_name=answer.retrieval_model[0],
@@ -366,6 +378,8 @@ def prediction_run(request: PredictionRequest, *, store: bool = True) -> Predict
             scoring_duration=answer.durations["scoring"],
             ordering_duration=answer.durations["ordering"],
             predicted_items=answer.items,
+            experiment=answer.experiment,
+            arm=answer.arm,
         )
     if is_cached:
         cache.set(
@@ -373,6 +387,7 @@ def prediction_run(request: PredictionRequest, *, store: bool = True) -> Predict
             {"category_id": request.category_id, "signature": cache_signature, "answer": answer},
             timeout=3600,
         )
+    prediction_metrics_record(answer=answer, config=state.config, seconds=time.perf_counter() - run_started)
     return answer
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.auth import TokenProtectedMixin
+from core.openapi import API_ERRORS, error_responses
 from core.parsers import BoundedJSONParser
+from recommendations.openapi import PREDICT_ANSWER, PRODUCT_POSITIONS_ANSWER
 from recommendations.pipeline import prediction_run
 from recommendations.serializers import PredictRequestSerializer, ProductPositionsRequestSerializer
 
@@ -16,6 +19,14 @@ class PredictApi(TokenProtectedMixin, APIView):
 
     parser_classes = [BoundedJSONParser]
 
+    @extend_schema(
+        operation_id="predict",
+        request=PredictRequestSerializer,
+        responses={
+            200: OpenApiResponse(PREDICT_ANSWER, description="Recommendations."),
+            **error_responses(*API_ERRORS),
+        },
+    )
     def post(self, request):
         serializer = PredictRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -28,6 +39,14 @@ class ProductPositionsApi(TokenProtectedMixin, APIView):
 
     parser_classes = [BoundedJSONParser]
 
+    @extend_schema(
+        operation_id="predict_product_positions",
+        request=ProductPositionsRequestSerializer,
+        responses={
+            200: OpenApiResponse(PRODUCT_POSITIONS_ANSWER, description="Product positions."),
+            **error_responses(*API_ERRORS),
+        },
+    )
     def post(self, request):
         serializer = ProductPositionsRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -7,6 +7,7 @@ import logging
 
 from django.conf import settings
 from django.db import connections
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -38,6 +39,26 @@ def databases_unavailable() -> list[str]:
 class HealthApi(APIView):
     """200 when every database answers, 503 naming the ones that do not."""
 
+    @extend_schema(
+        operation_id="health",
+        responses={
+            200: OpenApiResponse(
+                {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}},
+                description="Every database answers.",
+            ),
+            503: OpenApiResponse(
+                {
+                    "type": "object",
+                    "required": ["status", "databases"],
+                    "properties": {
+                        "status": {"const": "unavailable"},
+                        "databases": {"type": "array", "items": {"type": "string"}},
+                    },
+                },
+                description="The databases that do not answer.",
+            ),
+        },
+    )
     def get(self, request):
         failing = databases_unavailable()
         if failing:

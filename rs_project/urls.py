@@ -1,7 +1,9 @@
-"""URL map: the healthcheck, the store and predict APIs, the dashboard and the admin."""
+"""URL map: the healthcheck, the store and predict APIs, the dashboard, the metrics, the OpenAPI
+schema with its browsable UI, and the admin."""
 
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from recommendations import views as prediction_views
 from rs_project.health import HealthApi
@@ -14,6 +16,9 @@ urlpatterns = [
     path("predict", prediction_views.PredictApi.as_view(), name="predict"),
     path("predict/product_positions", prediction_views.ProductPositionsApi.as_view(), name="product-positions"),
     path("", include("monitoring.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/swagger-ui/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/schema/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("admin/", admin.site.urls),
 ]
 

@@ -2,6 +2,13 @@
 the models' states, always restricted to one date range."""
 
 from monitoring.selectors.dates import DateRange
+from monitoring.selectors.experiments import (
+    EXPERIMENT_METRICS,
+    ArmReport,
+    ExperimentReport,
+    MetricResult,
+    experiment_reports,
+)
 from monitoring.selectors.models import ModelState, model_states
 from monitoring.selectors.performance import (
     DailyFigures,
@@ -22,6 +29,11 @@ from monitoring.selectors.training import (
 )
 
 __all__ = [
+    "EXPERIMENT_METRICS",
+    "ArmReport",
+    "ExperimentReport",
+    "MetricResult",
+    "experiment_reports",
     "GENERAL",
     "HIT_RATE_K",
     "PERFORMANCE_INFO",

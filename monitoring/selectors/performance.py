@@ -24,6 +24,10 @@ Definitions (also the `info` texts of the API, see `PERFORMANCE_INFO`):
   (`RecommendationView` events), both inside the range; per model by the events' `model_name`.
 * durations: average, 95th percentile (nearest rank) and maximum of each pipeline phase, seconds.
 
+Per experiment arm (the predictions recorded with that experiment and arm): the same predictions,
+hits, future hits and coverage; the clicks and recommendation views of a session count for the
+arm of that session's latest prediction in an experiment made at or before them.
+
 Counts, averages and maxima are aggregated in the database. Hits, coverage and percentiles need
 the predicted lists: the range's predictions and the range's product-detail views are read in
 two queries and matched in memory by session, so the work is bounded by the range."""
@@ -105,6 +109,8 @@ class PerformanceReport:
     general: PerformanceFigures
     model_specific: dict[str, PerformanceFigures]
     daily: list[DailyFigures] = field(default_factory=list)
+    # (experiment, arm) → the figures of the predictions served in that arm.
+    arms: dict[tuple[str, str], PerformanceFigures] = field(default_factory=dict)
 
 
 def percentile(values: list[float], fraction: float) -> float | None:
@@ -188,6 +194,8 @@ class _Prediction:
     retrieval_duration: float
     scoring_duration: float
     ordering_duration: float
+    experiment: str | None = None
+    arm: str | None = None
 
 
 @dataclass(frozen=True)
@@ -214,12 +222,54 @@ def _load_predictions(date_range: DateRange) -> list[_Prediction]:
             "retrieval_duration",
             "scoring_duration",
             "ordering_duration",
+            "experiment",
+            "arm",
         )
     )
     return [
         _Prediction(row[0], row[1], row[2], row[3], row[4], row[5], tuple(str(sku) for sku in (row[6] or ())), *row[7:])
         for row in rows.iterator(chunk_size=2000)
     ]
+
+
+def _arm_event_counts(
+    predictions: list[_Prediction], views_by_session: dict[str, list[_View]], date_range: DateRange
+) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int]]:
+    """Attributed clicks and recommendation views per (experiment, arm): an event counts for the
+    arm of its session's latest experiment prediction made at or before it."""
+    served: dict[str, list[_Prediction]] = defaultdict(list)
+    for prediction in predictions:  # in time order
+        if prediction.experiment and prediction.arm and prediction.session_id is not None:
+            served[prediction.session_id].append(prediction)
+    clicks: dict[tuple[str, str], int] = defaultdict(int)
+    views: dict[tuple[str, str], int] = defaultdict(int)
+    if not served:
+        return clicks, views
+    times = {session_id: [p.create_at for p in listed] for session_id, listed in served.items()}
+
+    def arm_at(session_id: str, moment: datetime.datetime) -> tuple[str, str] | None:
+        listed = served.get(session_id)
+        if not listed:
+            return None
+        position = bisect.bisect_right(times[session_id], moment)
+        return (listed[position - 1].experiment, listed[position - 1].arm) if position else None
+
+    for session_id in served:
+        for view in views_by_session.get(session_id, ()):
+            if view.model_name is not None and view.recommendation_type is not None and view.position is not None:
+                arm = arm_at(session_id, view.create_at)
+                if arm is not None:
+                    clicks[arm] += 1
+    sessions = PredictionResult.objects.filter(in_range(date_range), experiment__isnull=False).values("session_id")
+    for session_id, create_at in (
+        RecommendationView.objects.filter(in_range(date_range), session_id__in=sessions)
+        .values_list("session_id", "create_at")
+        .iterator(chunk_size=5000)
+    ):
+        arm = arm_at(session_id, create_at)
+        if arm is not None:
+            views[arm] += 1
+    return clicks, views
 
 
 def _load_views_by_session(date_range: DateRange) -> dict[str, list[_View]]:
@@ -295,12 +345,19 @@ def performance_report(*, date_range: DateRange, k: int = HIT_RATE_K, with_daily
     catalogue = _catalogue_skus()
 
     scopes: dict[str, _ScopeAccumulator] = defaultdict(_ScopeAccumulator)
+    arm_scopes: dict[tuple[str, str], _ScopeAccumulator] = defaultdict(_ScopeAccumulator)
     days: dict[datetime.date, _DayAccumulator] = defaultdict(_DayAccumulator)
     for prediction in predictions:
         is_hit = prediction.id in credited
         is_future_hit = _is_future_hit(
             prediction, views_by_session.get(prediction.session_id, []), view_times.get(prediction.session_id, []), k
         )
+        if prediction.experiment and prediction.arm:
+            arm = arm_scopes[(prediction.experiment, prediction.arm)]
+            arm.predictions += 1
+            arm.hits += is_hit
+            arm.future_hits += is_future_hit
+            arm.variants.update(prediction.items)
         for scope in (GENERAL, prediction.scoring_model):
             figures = scopes[scope]
             figures.predictions += 1
@@ -354,12 +411,25 @@ def performance_report(*, date_range: DateRange, k: int = HIT_RATE_K, with_daily
 
     model_names = list(MODELS) + sorted(set(scopes) - set(MODELS) - {GENERAL})
     daily = _daily_figures(days, catalogue, date_range) if with_daily else []
+    arm_clicks, arm_views = _arm_event_counts(predictions, views_by_session, date_range) if arm_scopes else ({}, {})
     return PerformanceReport(
         k=k,
         date_range=date_range,
         general=figures(GENERAL),
         model_specific={name: figures(name) for name in model_names},
         daily=daily,
+        arms={
+            key: PerformanceFigures(
+                predictions=accumulated.predictions,
+                hits=accumulated.hits,
+                future_hits=accumulated.future_hits,
+                recommended_variants=len(accumulated.variants & catalogue),
+                catalogue_variants=len(catalogue),
+                clicks=arm_clicks.get(key, 0),
+                recommendation_views=arm_views.get(key, 0),
+            )
+            for key, accumulated in sorted(arm_scopes.items())
+        },
     )
 
 

@@ -46,4 +46,15 @@ PERFORMANCE_INFO: dict[str, dict[str, str]] = {
             "maximum. A model's retrieval durations are those of the lists it retrieved for."
         ),
     },
+    "experiments": {
+        "title": "Experiments",
+        "description": (
+            "Per arm of an experiment, the lists served with that arm's configuration and their hit rate, future "
+            "hit rate, click-through rate and coverage (clicks and views count for the arm of their session), each "
+            "with a 95% Wilson confidence interval. Each arm is compared with the control (the first arm) by a "
+            "two-sided two-proportion z-test: 'better' or 'worse' when the p-value is below 0.05, otherwise 'no "
+            "significant difference'. Coverage treats every catalogue variant as one trial, so its test is a rough "
+            "guide, and an arm with more traffic covers more."
+        ),
+    },
 }

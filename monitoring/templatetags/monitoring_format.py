@@ -14,6 +14,9 @@ register.filter("percent", formatting.percent)
 register.filter("duration", formatting.duration)
 register.filter("mebibytes", formatting.mebibytes)
 register.filter("percentage", formatting.percentage)
+register.filter("interval", formatting.interval)
+register.filter("p_value", formatting.p_value)
+register.filter("overrides", formatting.overrides)
 register.filter("count", formatting.count)
 
 

@@ -24,6 +24,8 @@ def prediction(
     type: str = "CART",
     create_at: datetime.datetime | None = None,
     durations: tuple[float, float, float] = (1.0, 1.0, 1.0),
+    experiment: str | None = None,
+    arm: str | None = None,
 ) -> PredictionResult:
     return PredictionResult.objects.create(
         retrieval_model_name=retrieval,
@@ -37,6 +39,8 @@ def prediction(
         ordering_duration=durations[2],
         predicted_items=items,
         create_at=create_at or at(),
+        experiment=experiment,
+        arm=arm,
     )
 
 

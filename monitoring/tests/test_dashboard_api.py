@@ -112,7 +112,7 @@ def test_performance_has_the_contract_shape_and_the_corrected_values():
 
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"models", "performance", "info"}
+    assert set(body) == {"models", "performance", "info", "experiments"}
     assert [m["name"] for m in body["models"]] == FIVE
     assert set(body["performance"]) == {"general", "modelSpecific"}
     assert list(body["performance"]["modelSpecific"]) == FIVE
@@ -211,6 +211,24 @@ def test_dates_in_iso_8601(date_from, date_to, predictions):
 
     assert response.status_code == 200, response.json()
     assert response.json()["performance"]["general"]["data"]["predictions"] == predictions
+
+
+@pytest.mark.parametrize("path", ["/dashboard", "/dashboard/performance", "/dashboard/training"])
+def test_offsets_python_takes_and_postgresql_does_not_are_read_in_utc(path):
+    # Found by schemathesis: PostgreSQL refuses a -17:50 offset, which Python accepts.
+    params = {"date_from": "0092-10-26T21:40:09.0-17:50", "date_to": "2391-05-28T23:58:30.8+00:00"}
+
+    response = _get(path, params)
+
+    assert response.status_code == 200, response.json()
+
+
+@pytest.mark.parametrize("path", ["/dashboard", "/dashboard/performance", "/dashboard/training"])
+def test_a_date_beyond_the_calendar_in_utc_answers_400(path):
+    response = _get(path, {"date_from": "0001-01-01T00:00:00+05:00", "date_to": "2024-03-10"})
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["date_from"]
 
 
 @pytest.mark.parametrize("path", ["/dashboard", "/dashboard/performance", "/dashboard/training"])

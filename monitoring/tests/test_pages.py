@@ -18,7 +18,7 @@ from recommendations.tests.factories import make_catalogue
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
-PAGES = ["/monitoring/performance/", "/monitoring/training/", "/monitoring/configuration/"]
+PAGES = ["/monitoring/performance/", "/monitoring/experiments/", "/monitoring/training/", "/monitoring/configuration/"]
 
 
 @pytest.fixture
