@@ -27,6 +27,11 @@ class ModelState:
     def is_ready_for_training(self) -> bool:
         return self.can_be_trained and self.readiness_reason is None
 
+    @property
+    def is_last_resort(self) -> bool:
+        """The model that ends every cascade (it cannot be disabled)."""
+        return self.name in MODELS and MODELS[self.name].is_last_resort
+
 
 def model_states(*, config: RecommenderConfig | None = None, names: Iterable[str] | None = None) -> list[ModelState]:
     """Every registered model (or `names`) with what the dashboard shows about it."""

@@ -187,3 +187,12 @@ def test_a_dump_that_ends_inside_a_string_is_malformed(tmp_path):
 
     with pytest.raises(Exception, match=r"dump.sql:2: the file ends inside a string literal"):
         list(read_dump(Path(dump), []))
+
+
+@needs_demo_files
+@pytest.mark.django_db(databases=ALL_DATABASES)
+def test_the_files_given_as_keyword_strings_import_as_setup_demo_gives_them():
+    # call_command passes keyword arguments unparsed: `setup_demo --ecoseller` gives strings.
+    call_command("import_ecoseller_demo", products=str(PRODUCTS_FILE), stdout=StringIO())
+
+    assert ProductVariant.objects.count() > 2000

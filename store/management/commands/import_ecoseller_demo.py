@@ -28,7 +28,10 @@ class Command(BaseCommand):
         parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, help="payloads per store call")
 
     def handle(self, *args, **options) -> None:
-        products_path, feedback_path = options["products"], options["feedback"]
+        # call_command passes its keyword arguments unparsed: strings, not paths.
+        products_path, feedback_path = (
+            Path(options[name]) if options[name] is not None else None for name in ("products", "feedback")
+        )
         if products_path is None and feedback_path is None:
             raise CommandError("give --products FILE, --feedback FILE or both")
         for path in (products_path, feedback_path):
