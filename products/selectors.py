@@ -9,6 +9,7 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
 import numpy as np
+from django.db import connections, router
 from django.db.models import Max, Q
 
 from products.models import (
@@ -156,18 +157,24 @@ def category_descendants(category_id: int) -> list[int]:
 
 
 def requester_ordered(*, user_id: str | None, session_id: str | None, limit: int = 500) -> list[str]:
-    """The SKUs a user (else a session) ordered, orders that are not deleted."""
+    """The SKUs a user (else a session) ordered, orders that are not deleted. One plain query:
+    it runs on the prediction hot path."""
     if user_id:
-        requester = Q(order__user_id=user_id)
+        column, value = "user_id", user_id
     elif session_id:
-        requester = Q(order__session_id=session_id)
+        column, value = "session_id", session_id
     else:
         return []
-    return list(
-        OrderProductVariant.objects.filter(requester, order__deleted=False).values_list(
-            "product_variant_sku", flat=True
-        )[:limit]
-    )
+    line_table, order_table = OrderProductVariant._meta.db_table, Order._meta.db_table
+    link = OrderProductVariant._meta.get_field("order").column
+    connection = connections[router.db_for_read(OrderProductVariant)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT line.product_variant_sku FROM {line_table} line JOIN {order_table} o ON o.token = line.{link} "
+            f"WHERE o.{column} = %s AND o.deleted = %s LIMIT {int(limit)}",
+            [value, False],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def ordered_lines(

@@ -180,24 +180,26 @@ def cascade_models(state: ServingState, recommendation_type: RecommendationType,
 
 
 def _retrieve(
-    models: list[PredictionModel], context: PredictContext, size: int
+    models: list[PredictionModel], context: PredictContext, size: int, fill: int
 ) -> tuple[PredictionModel, list[str], dict[str, str]]:
-    """Candidates from the retrieval cascade: the first ready model's, then, while fewer than
-    `size` were found, the next ready models' (what they add, in their order), so a model that
-    knows only part of the catalogue (EASE knows what someone interacted with) does not leave
-    the list short. Returns the first model that answered, the candidates, and for each
-    candidate the name of the model that supplied it."""
+    """Candidates from the retrieval cascade: up to `size` from the first ready model, then,
+    while fewer than `fill` were found, what the next ready models add (in their order), so a
+    model that knows only part of the catalogue (EASE knows what someone interacted with) does
+    not leave the list short. Filling stops at `fill`, enough for the answer: a filled candidate
+    is one the scoring model ranks after the first model's. Returns the first model that
+    answered, the candidates, and for each candidate the name of the model that supplied it."""
     last = len(models) - 1
     first: PredictionModel | None = None
     candidates: list[str] = []
     supplier: dict[str, str] = {}
     for position, model in enumerate(models):
-        if len(candidates) >= size:
+        if first is not None and len(candidates) >= min(fill, size):
             break
         try:
             if position < last and not model.is_ready(context):
                 continue
-            found = model.retrieve(context, size)
+            wanted = size if first is None else min(fill, size) - len(candidates)
+            found = model.retrieve(context, wanted)
         except Exception:
             if position == last and first is None:
                 raise
@@ -403,8 +405,10 @@ def prediction_answer(state: ServingState, request: PredictionRequest, context: 
         products, candidates = catalogue_skus_in_category(state.snapshot, category_descendants(request.category_id))
         retrieval = (CATEGORY_RETRIEVAL, CATEGORY_RETRIEVAL)
     else:
+        # Enough to fill the answer and the ordered head twice over, whatever the filters drop.
+        fill = 2 * max(state.config.ordering_size, request.limit or 0) + len(context.exclude)
         model, candidates, supplier = _retrieve(
-            cascade_models(state, request.recommendation_type, Phase.RETRIEVAL), context, state.config.retrieval_size
+            cascade_models(state, request.recommendation_type, Phase.RETRIEVAL), context, state.config.retrieval_size, fill
         )
         retrieval = (model.name, model.identifier or model.name)
     retrieved_at = time.perf_counter()

@@ -217,7 +217,7 @@ RECOMMENDER = {
 }
 
 # --- Logging: one line per record, machine-readable keys ----------------------------------
-LOG_LEVEL = env.str("RS_LOG_LEVEL", default="INFO")
+LOG_LEVEL = env.str("RS_LOG_LEVEL", default="INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

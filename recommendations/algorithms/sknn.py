@@ -91,6 +91,8 @@ SCORE_WEIGHTINGS: tuple[str, ...] = get_args(ScoreWeighting)
 SIMILARITIES: tuple[str, ...] = get_args(Similarity)
 # Similarities and scores are rounded to this many decimals (see `neighbours`).
 ROUNDING_DECIMALS = 12
+# How many recent (history, session) answers a model keeps for the next phase of a request.
+RECENT_ANSWERS = 64
 
 
 @dataclass(frozen=True)
@@ -343,6 +345,7 @@ class SKNNModel(PredictionModel):
         self.item_indptr, self.item_sessions = _invert(
             self.session_indptr, self.session_items, self.session_times, len(self.skus)
         )
+        self._recent: dict[tuple[bytes, str | None], tuple[np.ndarray, np.ndarray]] = {}
 
     @property
     def n_sessions(self) -> int:
@@ -467,6 +470,7 @@ class SKNNModel(PredictionModel):
         model.session_alive = session_alive
         model.session_times, model.session_indptr, model.session_items = session_times, session_indptr, session_items
         model.item_indptr, model.item_sessions = indptr, item_sessions
+        model._recent = {}
         if len(session_items) - len(item_sessions) > len(item_sessions):
             return model.compacted()
         return model
@@ -616,7 +620,18 @@ class SKNNModel(PredictionModel):
 
     def item_scores(self, history: np.ndarray, session_id: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(item indices ascending, scores) of every item with a positive score for a session
-        given as item indices (oldest first)."""
+        given as item indices (oldest first). The last few answers are kept: one request asks
+        for the same session in retrieval and in scoring."""
+        key = (history.tobytes(), session_id)
+        cached = self._recent.get(key)
+        if cached is None:
+            cached = self._item_scores(history, session_id)
+            self._recent[key] = cached
+            if len(self._recent) > RECENT_ANSWERS:
+                self._recent.pop(next(iter(self._recent)), None)
+        return cached
+
+    def _item_scores(self, history: np.ndarray, session_id: str | None) -> tuple[np.ndarray, np.ndarray]:
         found = self.neighbours(history, session_id)
         rows = found.rows
         lengths = self.session_indptr[rows + 1] - self.session_indptr[rows]
@@ -635,7 +650,7 @@ class SKNNModel(PredictionModel):
         history = self.history_items(context.session_history, context.viewed_variant)
         if not np.any(self.item_indptr[history + 1] > self.item_indptr[history]):
             return False
-        return len(self.neighbours(history, context.session_id).rows) > 0
+        return len(self.item_scores(history, context.session_id)[0]) > 0
 
     def retrieve(self, context: PredictContext, n: int) -> list[str]:
         if not self.can_serve(context.recommendation_type, Phase.RETRIEVAL):

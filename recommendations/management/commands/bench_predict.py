@@ -4,7 +4,12 @@ Requests are built from the stored data (real SKUs, categories and sessions, rea
 databases the server uses), then sent over HTTP with keep-alive connections: every type of
 /predict and /predict/product_positions, at each concurrency level asked for. It prints p50, p95
 and p99 per kind and the requests per second of each level. Bounded by --requests and
---seconds; it only talks to the URL given (meant for 127.0.0.1)."""
+--seconds; it only talks to the URL given (meant for 127.0.0.1).
+
+Mixed load: `--writes-per-second W` streams ProductVariant updates (the variant as stored, with a
+new stock) through /store_object and `--events-per-second E` product views through
+/store_objects while the predictions run, as a shop's backend sends them all day; their count,
+errors and p99 are printed beside the predictions'."""
 
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ import urllib.parse
 from django.core.management.base import BaseCommand, CommandError
 
 from feedback.models import Session
-from products.models import CategoryAncestor, ProductVariant
+from products.models import AttributeProductVariant, CategoryAncestor, ProductVariant
 
 KINDS = ("HOMEPAGE", "CATEGORY_LIST", "PRODUCT_DETAIL", "CART", "product_positions")
 
@@ -39,9 +44,28 @@ class Command(BaseCommand):
         parser.add_argument("--seconds", type=float, default=120.0, help="stop a level after this long")
         parser.add_argument("--token", default="", help="bearer token when the server requires one")
         parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument(
+            "--writes-per-second", type=float, default=0.0, help="ProductVariant updates streamed meanwhile"
+        )
+        parser.add_argument(
+            "--events-per-second", type=float, default=0.0, help="ProductDetailEnter events streamed meanwhile"
+        )
         parser.add_argument("--json", action="store_true")
 
-    def handle(self, *args, url, requests, concurrency, seconds, token, seed, json: bool, **options):
+    def handle(
+        self,
+        *args,
+        url,
+        requests,
+        concurrency,
+        seconds,
+        token,
+        seed,
+        json: bool,
+        writes_per_second,
+        events_per_second,
+        **options,
+    ):
         target = urllib.parse.urlsplit(url)
         if target.scheme != "http" or not target.hostname:
             raise CommandError("--url must be an http:// URL")
@@ -51,13 +75,16 @@ class Command(BaseCommand):
             raise CommandError("--concurrency takes comma-separated integers") from error
         if requests < 1 or any(level < 1 for level in levels):
             raise CommandError("--requests and every concurrency level must be positive")
+        if writes_per_second < 0 or events_per_second < 0:
+            raise CommandError("--writes-per-second and --events-per-second must not be negative")
         bodies = self._bodies(random.Random(seed), requests)
+        streams = self._streams(random.Random(seed + 1), writes_per_second, events_per_second)
         headers = {"Content-Type": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         report = {}
         for level in levels:
-            report[level] = self._run(target, headers, bodies, level, seconds)
+            report[level] = self._run(target, headers, bodies, level, seconds, streams)
         if json:
             self.stdout.write(_dumps(report))
             return
@@ -68,6 +95,11 @@ class Command(BaseCommand):
             for kind, stats in result["kinds"].items():
                 self.stdout.write(
                     f"  {kind:<18} p50 {stats['p50']:6.1f} ms  p95 {stats['p95']:6.1f} ms  p99 {stats['p99']:6.1f} ms  (n={stats['n']})"
+                )
+            for name, stats in result["streams"].items():
+                self.stdout.write(
+                    f"  meanwhile {name}: {stats['sent']} sent ({stats['per_second']:.1f}/s), errors {stats['errors']}, "
+                    f"p99 {stats['p99']:.1f} ms"
                 )
 
     def _bodies(self, rng: random.Random, count: int) -> list[tuple[str, str, bytes]]:
@@ -106,7 +138,66 @@ class Command(BaseCommand):
             bodies.append((kind, path, _dumps(body).encode()))
         return bodies
 
-    def _run(self, target, headers, bodies, level: int, seconds: float) -> dict:
+    def _streams(
+        self, rng: random.Random, writes_per_second: float, events_per_second: float
+    ) -> list[tuple[str, float, list]]:
+        """(name, rate, bodies) of the write streams: variant updates, and views in batches of 10."""
+        streams = []
+        if writes_per_second > 0:
+            variants = list(
+                ProductVariant.objects.filter(deleted=False).values_list(
+                    "sku", "ean", "weight", "recommendation_weight"
+                )[:5000]
+            )
+            links: dict[str, list[int]] = {}
+            for sku, attribute in AttributeProductVariant.objects.filter(
+                product_variant_id__in=[v[0] for v in variants]
+            ).values_list("product_variant_id", "attribute_id"):
+                links.setdefault(sku, []).append(attribute)
+            bodies = []
+            for _ in range(2000):
+                sku, ean, weight, recommendation_weight = rng.choice(variants)
+                bodies.append(
+                    (
+                        "/store_object",
+                        _dumps(
+                            {
+                                "_model_class": "ProductVariant",
+                                "sku": sku,
+                                "ean": ean,
+                                "weight": weight,
+                                "stock_quantity": rng.choice([0, 3, 12, 40]),
+                                "recommendation_weight": recommendation_weight,
+                                "attributes": links.get(sku, []),
+                                "create_at": "2024-01-01T00:00:00",
+                                "update_at": "2024-01-01T00:00:00",
+                            }
+                        ).encode(),
+                    )
+                )
+            streams.append(("ProductVariant updates", writes_per_second, bodies))
+        if events_per_second > 0:
+            skus = list(ProductVariant.objects.filter(deleted=False).values_list("sku", flat=True)[:20000])
+            bodies = [
+                (
+                    "/store_objects",
+                    _dumps(
+                        [
+                            {
+                                "_model_class": "ProductDetailEnter",
+                                "session_id": f"bench-live-{rng.randrange(5000)}",
+                                "product_variant_sku": rng.choice(skus),
+                            }
+                            for _ in range(10)
+                        ]
+                    ).encode(),
+                )
+                for _ in range(2000)
+            ]
+            streams.append(("product views (batches of 10)", events_per_second / 10, bodies))
+        return streams
+
+    def _run(self, target, headers, bodies, level: int, seconds: float, streams=()) -> dict:
         latencies: dict[str, list[float]] = {kind: [] for kind in KINDS}
         errors = [0]
         lock = threading.Lock()
@@ -149,6 +240,39 @@ class Command(BaseCommand):
                         errors[0] += 1
             connection.close()
 
+        head_line = head
+        stop = threading.Event()
+        stream_results: dict[str, dict] = {}
+
+        def streamer(name: str, rate: float, stream_bodies: list) -> None:
+            connection = _RawConnection(host, port)
+            sent, failed, times = 0, 0, []
+            interval = 1.0 / rate
+            next_at = time.monotonic()
+            while not stop.is_set():
+                path, body = stream_bodies[sent % len(stream_bodies)]
+                request = (
+                    f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{head_line}Content-Length: {len(body)}\r\n\r\n".encode()
+                    + body
+                )
+                began = time.perf_counter()
+                try:
+                    ok = connection.exchange(request) == 200
+                except OSError:
+                    connection.close()
+                    connection = _RawConnection(host, port)
+                    ok = False
+                times.append((time.perf_counter() - began) * 1000)
+                sent += 1
+                failed += not ok
+                next_at += interval
+                stop.wait(max(0.0, next_at - time.monotonic()))
+            connection.close()
+            stream_results[name] = {"sent": sent, "errors": failed, "times": times}
+
+        stream_threads = [threading.Thread(target=streamer, args=stream) for stream in streams]
+        for thread in stream_threads:
+            thread.start()
         started = time.perf_counter()
         threads = [threading.Thread(target=worker) for _ in range(level)]
         for thread in threads:
@@ -156,11 +280,23 @@ class Command(BaseCommand):
         for thread in threads:
             thread.join()
         wall = time.perf_counter() - started
+        stop.set()
+        for thread in stream_threads:
+            thread.join()
         done = sum(len(v) for v in latencies.values())
         return {
             "requests": done,
             "errors": errors[0],
             "rps": done / wall if wall else 0.0,
+            "streams": {
+                name: {
+                    "sent": result["sent"],
+                    "errors": result["errors"],
+                    "per_second": result["sent"] / wall if wall else 0.0,
+                    "p99": _percentile(result["times"], 0.99) if result["times"] else 0.0,
+                }
+                for name, result in stream_results.items()
+            },
             "kinds": {
                 kind: {
                     "n": len(values),
