@@ -408,7 +408,10 @@ def prediction_answer(state: ServingState, request: PredictionRequest, context: 
         # Enough to fill the answer and the ordered head twice over, whatever the filters drop.
         fill = 2 * max(state.config.ordering_size, request.limit or 0) + len(context.exclude)
         model, candidates, supplier = _retrieve(
-            cascade_models(state, request.recommendation_type, Phase.RETRIEVAL), context, state.config.retrieval_size, fill
+            cascade_models(state, request.recommendation_type, Phase.RETRIEVAL),
+            context,
+            state.config.retrieval_size,
+            fill,
         )
         retrieval = (model.name, model.identifier or model.name)
     retrieved_at = time.perf_counter()

@@ -98,16 +98,19 @@ def write_manifest(folder: Path, model_name: str, format_version: int, **meta: A
     write_json(folder / MANIFEST, {"model": model_name, "format": format_version, **meta})
 
 
-def read_manifest(folder: Path, model_name: str, format_version: int) -> dict[str, Any]:
-    """Read the manifest and check it belongs to this model and format version."""
+def read_manifest(folder: Path, model_name: str, format_version: int | tuple[int, ...]) -> dict[str, Any]:
+    """Read the manifest and check it belongs to this model and to a format version this code
+    reads (one version, or a tuple of them when an older layout is still read)."""
+    accepted = (format_version,) if isinstance(format_version, int) else tuple(format_version)
     if not folder.is_dir():
         raise ArtefactError(f"artefact folder {folder} does not exist")
     manifest = read_json(folder / MANIFEST)
     if manifest.get("model") != model_name:
         raise ArtefactError(f"artefact in {folder} is for model {manifest.get('model')!r}, not {model_name!r}")
-    if manifest.get("format") != format_version:
+    if manifest.get("format") not in accepted:
+        readable = " or ".join(str(version) for version in accepted)
         raise ArtefactError(
-            f"artefact in {folder} has format {manifest.get('format')!r}; this code reads format {format_version}"
+            f"artefact in {folder} has format {manifest.get('format')!r}; this code reads format {readable}"
         )
     return manifest
 

@@ -35,7 +35,9 @@ from .base import (
 from .evaluation import evaluate_leave_out, leave_out_split
 from .ranking import CatalogueRows, catalogue_top_n, ranked
 
-FORMAT_VERSION = 1
+# 2: one `.npy` file per array, the weights memory-mapped on load so that every gunicorn worker
+# shares one copy of the items × items matrix; 1: one `ease.npz` (still read).
+FORMAT_VERSION = 2
 Aggregate = Literal["sum", "max"]
 VALIDATION_K = 20
 
@@ -345,7 +347,7 @@ class EASEModel(PredictionModel):
 
     # -- artefacts --------------------------------------------------------------------------
     def save(self, folder: Path) -> None:
-        artefacts.write_arrays(folder / "ease.npz", {"skus": artefacts.str_array(self.skus), "weights": self.weights})
+        artefacts.write_array_files(folder, {"skus": artefacts.str_array(self.skus), "weights": self.weights})
         artefacts.write_manifest(
             folder,
             self.name,
@@ -357,9 +359,14 @@ class EASEModel(PredictionModel):
 
     @classmethod
     def load(cls, folder: Path) -> EASEModel:
-        manifest = artefacts.read_manifest(folder, cls.name, FORMAT_VERSION)
-        path = folder / "ease.npz"
-        arrays = artefacts.read_arrays(path, ["skus", "weights"])
+        manifest = artefacts.read_manifest(folder, cls.name, (FORMAT_VERSION, 1))
+        if manifest["format"] == 1:
+            path = folder / "ease.npz"
+            arrays = artefacts.read_arrays(path, ["skus", "weights"])
+        else:
+            path = artefacts.array_file(folder, "weights")
+            arrays = artefacts.read_array_files(folder, ["skus", "weights"], mapped=["weights"])
+        artefacts.require(arrays["weights"].dtype == np.float32, f"{path}: weights are not float32")
         size = len(arrays["skus"])
         artefacts.require(arrays["weights"].shape == (size, size), f"{path}: weights are not items × items")
         try:

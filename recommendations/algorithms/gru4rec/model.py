@@ -211,14 +211,17 @@ class GRU4RecModel(PredictionModel):
         except (AttributeError, KeyError, TypeError, ValueError) as error:
             raise ArtefactError(f"GRU4Rec artefact {folder}: {CONFIG_FILE} is invalid: {error}") from error
         try:
-            state = torch.load(folder / STATE_FILE, map_location="cpu", weights_only=True)
+            # Memory-mapped: the embeddings grow with the catalogue, and gunicorn workers that map
+            # the same file share its pages (copy-on-write, so training on loaded weights is safe).
+            state = torch.load(folder / STATE_FILE, map_location="cpu", weights_only=True, mmap=True)
         except FileNotFoundError as error:
             raise ArtefactError(f"GRU4Rec artefact {folder}: {STATE_FILE} is missing") from error
         except Exception as error:  # torch raises several unrelated types for a damaged file
             raise ArtefactError(f"GRU4Rec artefact {folder}: {STATE_FILE} is corrupt: {error}") from error
         network = Network(len(skus), config, seeded_generator(0))
         try:
-            network.load_state_dict(state)
+            # assign=True: the parameters become the mapped tensors instead of copies of them.
+            network.load_state_dict(state, assign=True)
         except (RuntimeError, TypeError, AttributeError) as error:
             raise ArtefactError(f"GRU4Rec artefact {folder}: weights do not match {CONFIG_FILE}: {error}") from error
         return cls(skus, network)

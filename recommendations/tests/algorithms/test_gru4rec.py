@@ -139,6 +139,15 @@ def test_save_load_round_trip_gives_identical_scores(trained, tmp_path):
         assert loaded.score(context(history), SKUS) == trained.score(context(history), SKUS)
     assert loaded.skus == trained.skus
     assert json.loads((tmp_path / CONFIG_FILE).read_text())["skus"] == SKUS
+    # The weights are the mapped file's pages, not a copy per process: every parameter's memory
+    # lies in a mapping of the state file (Linux /proc).
+    maps = Path("/proc/self/maps").read_text().splitlines()
+    spans = [
+        tuple(int(x, 16) for x in line.split()[0].split("-")) for line in maps if str(tmp_path / STATE_FILE) in line
+    ]
+    assert spans
+    for tensor in loaded.network.state_dict().values():
+        assert any(low <= tensor.data_ptr() < high for low, high in spans)
 
 
 def test_unknown_candidates_come_last_in_given_order(trained):

@@ -3,6 +3,7 @@ artefacts raise ArtefactError."""
 
 from __future__ import annotations
 
+import json
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from recommendations.algorithms.artefacts import str_array, write_arrays
 from recommendations.algorithms.base import (
     ArtefactError,
     Catalogue,
@@ -139,8 +141,8 @@ def test_missing_artefact_raises_artefact_error(build, tmp_path: Path):
 
 @pytest.mark.parametrize(
     "build, file_name",
-    # Similarity: one memory-mapped `.npy` per array; EASE and session-kNN: one `.npz` archive.
-    [(trained_similarity, "neighbour_distance.npy"), (trained_ease, "ease.npz"), (trained_sknn, "sknn.npz")],
+    # Similarity and EASE: one memory-mapped `.npy` per array; session-kNN: one `.npz` archive.
+    [(trained_similarity, "neighbour_distance.npy"), (trained_ease, "weights.npy"), (trained_sknn, "sknn.npz")],
     ids=["similarity", "ease", "sknn"],
 )
 def test_corrupt_artefacts_raise_artefact_error(build, file_name, tmp_path: Path):
@@ -190,6 +192,29 @@ def test_similarity_artefact_is_memory_mapped_and_checked(tmp_path: Path):
     np.save(tmp_path / "neighbour_index.npy", model.neighbour_index + 4)
     with pytest.raises(ArtefactError, match="out of range"):
         SimilarityModel.load(tmp_path)
+
+
+def test_ease_weights_are_memory_mapped_and_the_older_archive_is_still_read(tmp_path: Path):
+    model = trained_ease()
+    (tmp_path / "new").mkdir()
+    model.save(tmp_path / "new")
+    context = PredictContext(RecommendationType.HOMEPAGE, CATALOGUE, user_history=(("a", 1.0),))
+
+    loaded = EASEModel.load(tmp_path / "new")
+
+    assert isinstance(loaded.weights.base, np.memmap) or isinstance(loaded.weights, np.memmap)
+    assert loaded.weights.tolist() == model.weights.tolist()
+    assert loaded.score(context, ["b", "c", "d"]) == model.score(context, ["b", "c", "d"])
+    # Format 1 (one ease.npz) written by an earlier release keeps serving until the next training.
+    old = tmp_path / "old"
+    old.mkdir()
+    write_arrays(old / "ease.npz", {"skus": str_array(model.skus), "weights": model.weights})
+    manifest = json.loads((tmp_path / "new" / "manifest.json").read_text())
+    (old / "manifest.json").write_text(json.dumps({**manifest, "format": 1}))
+    assert EASEModel.load(old).score(context, ["b", "c", "d"]) == model.score(context, ["b", "c", "d"])
+    (old / "manifest.json").write_text(json.dumps({**manifest, "format": 7}))
+    with pytest.raises(ArtefactError, match="has format 7; this code reads format 2 or 1"):
+        EASEModel.load(old)
 
 
 def test_an_artefact_of_another_model_is_refused(tmp_path: Path):
