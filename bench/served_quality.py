@@ -35,9 +35,12 @@ from collections import defaultdict
 from pathlib import Path
 
 
-def read_sessions(path: Path, limit: int | None) -> list[tuple[str, list[str]]]:
-    """(session id, item ids in click order) of the file's first `limit` sessions, file order."""
+def read_sessions(path: Path, limit: int | None) -> tuple[list[tuple[str, list[str]]], dict[str, int]]:
+    """(session id, item ids in click order) of the file's first `limit` sessions, file order,
+    and the product of each item where the file has a ProductId column (a held-out file of
+    `generate_demo_shop`); rsc15's numeric item ids are their own product ids."""
     sessions: dict[str, list[tuple[float, int, str]]] = defaultdict(list)
+    products: dict[str, int] = {}
     order: list[str] = []
     with path.open(newline="") as handle:
         for line, row in enumerate(csv.DictReader(handle, delimiter="\t")):
@@ -47,7 +50,9 @@ def read_sessions(path: Path, limit: int | None) -> list[tuple[str, list[str]]]:
                     break
                 order.append(session)
             sessions[session].append((float(row["Time"]), line, row["ItemId"]))
-    return [(session, [item for _, _, item in sorted(sessions[session])]) for session in order]
+            if row.get("ProductId"):
+                products[row["ItemId"]] = int(row["ProductId"])
+    return [(session, [item for _, _, item in sorted(sessions[session])]) for session in order], products
 
 
 def read_items(path: Path) -> set[str]:
@@ -109,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     if not types or set(types) - {"HOMEPAGE", "PRODUCT_DETAIL"}:
         parser.error("--types takes HOMEPAGE and/or PRODUCT_DETAIL")
 
-    sessions = read_sessions(args.test_file, args.sessions)
+    sessions, products = read_sessions(args.test_file, args.sessions)
     known = read_items(args.train_file) if args.train_file else None
     client = Client(args.url, args.token, args.timeout)
     hits = {t: 0 for t in types}
@@ -127,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
                     "_model_class": "ProductDetailEnter",
                     "session_id": session_id,
                     "product_variant_sku": item,
-                    "product_id": int(item) if item.isdigit() else None,
+                    "product_id": products.get(item, int(item) if item.isdigit() else None),
                 },
             )
             if status != 200:

@@ -41,6 +41,7 @@ class ShopOptions:
     seed: int = 7
     days: int = 30
     end: datetime | None = None  # default: today 00:00 UTC
+    hold_out: int = 0  # the last sessions, kept out of the stored history for a served-quality replay
 
 
 @dataclass
@@ -260,6 +261,31 @@ def generate_shop(options: ShopOptions, stats: ShopStats) -> Iterator[dict]:
                             liking,
                             min(end, moment + timedelta(days=float(rng.uniform(1, 5)))),
                         )
+
+
+def is_held_out(payload: dict, options: ShopOptions) -> bool:
+    """Whether a payload belongs to one of the last `options.hold_out` sessions (numbered in
+    time order), which are kept out of the stored history to be replayed as unseen shoppers."""
+    session_id = payload.get("session_id")
+    if not options.hold_out or not isinstance(session_id, str):
+        return False
+    return int(session_id.rsplit("-", 1)[1]) > options.sessions - options.hold_out
+
+
+def write_hold_out(held_out: Iterator[dict], handle) -> int:
+    """Write the held-out sessions' product views as a tab-separated click file (SessionId,
+    ItemId, Time, ProductId), the layout `bench/served_quality.py` replays; returns the clicks."""
+    handle.write("SessionId\tItemId\tTime\tProductId\n")
+    clicks = 0
+    for payload in held_out:
+        if payload["_model_class"] != "ProductDetailEnter":
+            continue
+        moment = datetime.fromisoformat(payload["create_at"]).timestamp()
+        handle.write(
+            f"{payload['session_id']}\t{payload['product_variant_sku']}\t{moment:.3f}\t{payload['product_id']}\n"
+        )
+        clicks += 1
+    return clicks
 
 
 def _round2(value: float) -> float:

@@ -112,6 +112,47 @@ def test_invalid_demo_shop_options_stop_before_anything_is_stored():
     assert _counts() == before
 
 
+@pytest.mark.django_db(databases=ALL_DATABASES)
+def test_held_out_sessions_are_written_for_replay_and_not_stored(tmp_path):
+    held_out = tmp_path / "held_out.tsv"
+
+    call_command(
+        "generate_demo_shop", *SMALL, "--hold-out-sessions", "30", "--hold-out-file", str(held_out), stdout=None
+    )
+
+    # The first 120 sessions are stored exactly as without a hold-out; the last 30 are not.
+    stored = set(Session.objects.values_list("id", flat=True))
+    assert stored == {f"demo-3-{number}" for number in range(1, 121)}
+    assert not Order.objects.filter(session_id__in=[f"demo-3-{n}" for n in range(121, 151)]).exists()
+    lines = held_out.read_text().splitlines()
+    assert lines[0].split("\t") == ["SessionId", "ItemId", "Time", "ProductId"]
+    rows = [line.split("\t") for line in lines[1:]]
+    assert {row[0] for row in rows} == {f"demo-3-{number}" for number in range(121, 151)}
+    skus = {row[1] for row in rows}
+    assert ProductVariant.objects.filter(sku__in=skus).count() == len(skus)  # every click is a stored variant
+    assert all(int(sku.split("-")[1]) == int(product) for _, sku, _, product in rows)
+    history = _history()
+    _empty_both_databases()
+    call_command("generate_demo_shop", *SMALL, stdout=None)
+    assert [row for row in _history() if int(row[0].rsplit("-", 1)[1]) <= 120] == history
+
+
+@pytest.mark.django_db(databases=ALL_DATABASES)
+def test_a_hold_out_without_a_file_or_larger_than_the_sessions_is_refused(tmp_path):
+    before = _counts()
+
+    with pytest.raises(CommandError, match="--hold-out-sessions needs --hold-out-file"):
+        call_command("generate_demo_shop", *SMALL, "--hold-out-sessions", "5", stdout=None)
+    with pytest.raises(CommandError, match="between 0 and --sessions"):
+        call_command("generate_demo_shop", *SMALL, "--hold-out-sessions", "151", "--hold-out-file", "x", stdout=None)
+    with pytest.raises(CommandError, match="cannot write --hold-out-file"):
+        call_command(
+            "generate_demo_shop", *SMALL, "--hold-out-sessions", "5", "--hold-out-file", str(tmp_path / "no" / "f")
+        )
+
+    assert _counts() == before
+
+
 def _stored_rows() -> dict[str, list[tuple]]:
     """Every row of the catalogue and feedback databases, all columns but generated row ids
     (which depend on a table's history, not on what was stored), sorted. The revision counter

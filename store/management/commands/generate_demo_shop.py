@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -22,7 +23,7 @@ from store.importers.common import (
     write_all,
     write_all_new_catalogue,
 )
-from store.importers.demo_shop import ShopOptions, ShopStats, generate_shop
+from store.importers.demo_shop import ShopOptions, ShopStats, generate_shop, is_held_out, write_hold_out
 
 
 class Command(BaseCommand):
@@ -46,6 +47,14 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=defaults.seed)
         parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, help="payloads per store call")
         parser.add_argument(
+            "--hold-out-sessions",
+            type=int,
+            default=0,
+            help="keep the last N sessions out of the stored history and write their product views to "
+            "--hold-out-file, for bench/served_quality.py to replay as unseen shoppers",
+        )
+        parser.add_argument("--hold-out-file", help="where the held-out sessions go (tab-separated clicks)")
+        parser.add_argument(
             "--through-store",
             action="store_true",
             help="send the catalogue through the store service too (slower; the bulk path is used only "
@@ -58,6 +67,16 @@ class Command(BaseCommand):
                 raise CommandError(f"--{name.replace('_', '-')} must be at least 1")
         if options["sessions"] < 0:
             raise CommandError("--sessions must not be negative")
+        hold_out = options["hold_out_sessions"]
+        if not 0 <= hold_out <= options["sessions"]:
+            raise CommandError("--hold-out-sessions must be between 0 and --sessions")
+        if hold_out and not options["hold_out_file"]:
+            raise CommandError("--hold-out-sessions needs --hold-out-file")
+        if hold_out:
+            try:  # before anything is stored: an unwritable path must not cost a generated shop
+                Path(options["hold_out_file"]).open("w", encoding="utf-8").close()
+            except OSError as error:
+                raise CommandError(f"cannot write --hold-out-file: {error}") from None
         end = None
         if options["end_date"]:
             try:
@@ -74,12 +93,20 @@ class Command(BaseCommand):
             seed=options["seed"],
             days=options["days"],
             end=end,
+            hold_out=hold_out,
         )
         stats = ShopStats()
         report = ImportReport()
-        payloads = (
-            Sourced(payload, f"generate_demo_shop:{index}") for index, payload in enumerate(generate_shop(shop, stats))
-        )
+        held_out: list[dict] = []
+
+        def stored() -> Iterator[dict]:
+            for payload in generate_shop(shop, stats):
+                if is_held_out(payload, shop):
+                    held_out.append(payload)
+                else:
+                    yield payload
+
+        payloads = (Sourced(payload, f"generate_demo_shop:{index}") for index, payload in enumerate(stored()))
         payloads = self._with_progress(payloads, shop, stats)
         try:
             with both_databases_atomic():
@@ -91,6 +118,10 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from None
         for line in report.lines():
             self.stdout.write(line)
+        if hold_out:
+            with Path(options["hold_out_file"]).open("w", encoding="utf-8") as handle:
+                clicks = write_hold_out(iter(held_out), handle)
+            self.stdout.write(f"held out the last {hold_out} sessions: {clicks} clicks in {options['hold_out_file']}")
         variants = ProductVariant.objects.count()
         views = ProductDetailEnter.objects.count()
         reviews = Review.objects.count()
