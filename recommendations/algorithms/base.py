@@ -283,3 +283,9 @@ class PredictionModel:
         """Return the candidates it can rank, best first, with a score (higher is better).
         Candidates unknown to the model come last, in their given order, with score -inf."""
         raise TypeError(f"{self.name} does not score")
+
+    def known_item_scores(self, context: PredictContext) -> tuple[Sequence[str], np.ndarray] | None:
+        """(the SKUs the model knows, in its own order; a score for each, as `score` would give
+        them) when it scores everything it knows at once, else None. Offline evaluation ranks a
+        whole catalogue with it instead of a Python loop over the catalogue per event."""
+        return None

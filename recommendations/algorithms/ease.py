@@ -430,6 +430,9 @@ class EASEModel(PredictionModel):
         """The top `n` of the whole catalogue by the requester's scores."""
         return catalogue_top_n(context, self._catalogue_rows, self._scores(context), n)
 
+    def known_item_scores(self, context: PredictContext) -> tuple[Sequence[str], np.ndarray]:
+        return self.skus, self._scores(context).astype(np.float64)
+
     def score(self, context: PredictContext, candidates: Sequence[str]) -> list[tuple[str, float]]:
         scores = self._scores(context)
         # Map through the candidate list itself (the original mapped local indices through the

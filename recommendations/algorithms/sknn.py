@@ -674,6 +674,14 @@ class SKNNModel(PredictionModel):
                 chosen.append(sku)
         return chosen
 
+    def known_item_scores(self, context: PredictContext) -> tuple[Sequence[str], np.ndarray]:
+        items, scores = self.item_scores(
+            self.history_items(context.session_history, context.viewed_variant), context.session_id
+        )
+        values = np.zeros(len(self.skus))
+        values[items] = scores
+        return self.skus, values
+
     def score(self, context: PredictContext, candidates: Sequence[str]) -> list[tuple[str, float]]:
         """Candidates the index knows score what their neighbours give them (0 when none holds
         them); unknown ones come last with -inf."""

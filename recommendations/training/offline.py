@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,6 +119,31 @@ def fit_for_evaluation(
     return model
 
 
+class _UniverseScores:
+    """Scores of every universe item for one model: from the model's whole-catalogue scores
+    mapped once onto the universe when it has them (one vector per event), else through
+    `score` (a Python loop over the universe per event, fine for the small models)."""
+
+    def __init__(self, universe: list[str], index: dict[str, int]) -> None:
+        self.universe, self.index = universe, index
+        self._known: Sequence[str] | None = None
+        self._positions = self._rows = np.zeros(0, dtype=np.int64)
+
+    def __call__(self, model: PredictionModel, context: PredictContext) -> np.ndarray:
+        whole = model.known_item_scores(context)
+        if whole is None:
+            return _scores(model, context, self.universe, self.index)
+        known, values = whole
+        if known is not self._known:  # the model's item order, mapped once
+            rows = [(self.index[sku], row) for row, sku in enumerate(known) if sku in self.index]
+            self._positions = np.asarray([p for p, _ in rows], dtype=np.int64)
+            self._rows = np.asarray([r for _, r in rows], dtype=np.int64)
+            self._known = known
+        scores = np.full(len(self.universe), -np.inf)
+        scores[self._positions] = np.asarray(values, dtype=np.float64)[self._rows]
+        return scores
+
+
 def _scores(model: PredictionModel, context: PredictContext, universe: list[str], index: dict[str, int]) -> np.ndarray:
     scores = np.full(len(universe), -np.inf)
     ranked = model.score(context, universe)
@@ -152,6 +178,7 @@ def evaluate_model(
         model = fit_for_evaluation(model_name, config, holdout)
     train_seconds = time.monotonic() - began
 
+    universe_scores = _UniverseScores(universe, index)
     evaluator = NextItemEvaluator(cutoff, catalogue_size=len(universe))
     batch_scores, batch_targets = [], []
     events = 0
@@ -170,7 +197,7 @@ def evaluate_model(
                 viewed_variant=prefix[-1],
                 seed=events,
             )
-            batch_scores.append(_scores(model, context, universe, index))
+            batch_scores.append(universe_scores(model, context))
             batch_targets.append(index[target])
             events += 1
             if len(batch_targets) == 256:

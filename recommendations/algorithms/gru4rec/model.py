@@ -275,6 +275,9 @@ class GRU4RecModel(PredictionModel):
         scores = self.score_all(self.history_indices(context.session_history))
         return catalogue_top_n(context, self._catalogue_rows, scores, n)
 
+    def known_item_scores(self, context: PredictContext) -> tuple[Sequence[str], np.ndarray]:
+        return self.skus, self.score_all(self.history_indices(context.session_history)).astype(np.float64)
+
     def score(self, context: PredictContext, candidates: Sequence[str]) -> list[tuple[str, float]]:
         scores = self.score_all(self.history_indices(context.session_history))
         index = self.sku_index

@@ -25,6 +25,7 @@ from recommendations.algorithms.gru4rec import (
     GRU4RecModel,
     GRU4RecParams,
 )
+from recommendations.training import offline
 
 
 # The project conftest's autouse fixtures need Django settings; this module tests a pure
@@ -148,6 +149,16 @@ def test_save_load_round_trip_gives_identical_scores(trained, tmp_path):
     assert spans
     for tensor in loaded.network.state_dict().values():
         assert any(low <= tensor.data_ptr() < high for low, high in spans)
+
+
+def test_whole_catalogue_scores_equal_what_score_gives(trained):
+    universe = ["unknown", *reversed(SKUS)]
+    index = {sku: i for i, sku in enumerate(universe)}
+    whole = offline._UniverseScores(universe, index)
+    for history in [("A",), ("C", "D", "A"), ()]:
+        expected = offline._scores(trained, context(history), universe, index)
+        assert whole(trained, context(history)).tolist() == expected.tolist()
+        assert expected[0] == -np.inf and np.isfinite(expected[1:]).all()
 
 
 def test_unknown_candidates_come_last_in_given_order(trained):

@@ -28,6 +28,7 @@ from recommendations.algorithms.similarity import ARRAYS as SIMILARITY_ARRAYS
 from recommendations.algorithms.similarity import MAPPED_ARRAYS as SIMILARITY_MAPPED
 from recommendations.algorithms.similarity import SimilarityData, SimilarityModel, SimilarityParams
 from recommendations.algorithms.sknn import SKNNData, SKNNModel
+from recommendations.training import offline
 
 SKUS = ["a", "b", "c", "d"]
 CATALOGUE = Catalogue.build(
@@ -229,3 +230,25 @@ def test_object_arrays_are_never_written(tmp_path: Path):
 
     with pytest.raises(TypeError):
         write_arrays(tmp_path / "x.npz", {"skus": np.asarray(["a"], dtype=object)})
+
+
+@pytest.mark.parametrize("build", [trained_ease, trained_sknn], ids=["ease", "sknn"])
+def test_whole_catalogue_scores_equal_what_score_gives(build):
+    """Offline evaluation ranks a whole catalogue from `known_item_scores`; the ranks must be
+    those of `score` (unknown SKUs -inf, the rest the same values), whatever the universe order."""
+    model = build()
+    universe = ["zz", "d", "b", "a", "c", "yy"]
+    index = {sku: i for i, sku in enumerate(universe)}
+    for history in [("a",), ("c", "a"), ("zz",), ()]:
+        context = PredictContext(
+            RecommendationType.HOMEPAGE,
+            CATALOGUE,
+            session_history=history,
+            user_history=tuple((sku, 1.0) for sku in history),
+        )
+        expected = offline._scores(model, context, universe, index)
+        whole = offline._UniverseScores(universe, index)
+
+        assert whole(model, context).tolist() == expected.tolist()
+        assert whole(model, context).tolist() == expected.tolist()  # the mapping, cached, still holds
+        assert expected[0] == expected[5] == -np.inf and np.isfinite(expected[1:5]).all()
