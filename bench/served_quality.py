@@ -7,8 +7,8 @@ traffic), then `/predict` is asked for that session:
 
 * HOMEPAGE: a hit when the session's next click is in the answer (every next click);
 * PRODUCT_DETAIL with `variants` = the clicked SKU: a hit when the next click is in the answer,
-  for the next clicks other than the clicked item (a product page never shows the product
-  itself).
+  for the next clicks on another product (a product page never shows its own product's
+  variants; a file without a ProductId column counts every item as its own product).
 
 Next clicks on items the training file never saw are left out, as in the offline evaluation
 (the catalogue does not know them). Prints Recall@K and MRR@K per type, and the latency of
@@ -143,8 +143,10 @@ def main(argv: list[str] | None = None) -> int:
             if known is not None and target not in known:
                 continue
             for kind in types:
-                if kind == "PRODUCT_DETAIL" and target == item:
-                    continue
+                if kind == "PRODUCT_DETAIL" and (
+                    target == item or (item in products and products.get(target) == products[item])
+                ):
+                    continue  # a product page never shows its own product's variants
                 body = {"recommendation_type": kind, "session_id": session_id, "limit": args.cutoff}
                 if kind == "PRODUCT_DETAIL":
                     body["variants"] = item

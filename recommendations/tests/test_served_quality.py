@@ -138,3 +138,18 @@ def test_a_training_records_what_the_pipeline_serves_beside_what_the_model_score
     homepage = evaluation["served"]["HOMEPAGE"]
     assert homepage["events"] == 18 and 0.0 <= homepage["recall@20"] <= 1.0
     assert evaluation["served"]["PRODUCT_DETAIL"]["events"] == 18
+
+
+def test_the_served_product_page_figures_leave_out_next_clicks_on_the_viewed_product():
+    # Two variants per product (i0 and i1 are one product, ...): a product page never shows its
+    # own product's variants, so a next click on a sibling variant is not an event it can hit.
+    make_catalogue({sku: {"product": k // 2} for k, sku in enumerate(ITEMS)})
+    make_sessions({f"s{n}": [ITEMS[(n + k) % 8] for k in range(4)] for n in range(60)})
+    config_version_create(payload={"trainerConfig": {"servedEvaluationEvents": 50}})
+
+    outcome = model_train(model_name="sknn")
+
+    served = TrainingStatistics.objects.get(model_identifier=outcome.identifier).metrics["served_evaluation"]["served"]
+    assert served["HOMEPAGE"]["events"] == 18
+    # Of each held-out session's three steps, one or two (alternately) change product: 9 in all.
+    assert served["PRODUCT_DETAIL"]["events"] == 9

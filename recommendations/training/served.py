@@ -79,8 +79,10 @@ def _served(model, config: RecommenderConfig, holdout: Holdout, max_events: int)
         for session in holdout.test_sessions:
             for position in range(1, len(session)):
                 target, viewed = session[position], session[position - 1]
-                if target not in index or (situation == RecommendationType.PRODUCT_DETAIL and target == viewed):
-                    continue
+                if target not in index or (
+                    situation == RecommendationType.PRODUCT_DETAIL and _same_product(snapshot, target, viewed)
+                ):
+                    continue  # a product page never shows its own product's variants
                 prefix = tuple(session[:position])
                 exclude: set[str] = set()
                 if situation == RecommendationType.PRODUCT_DETAIL:
@@ -111,6 +113,11 @@ def _served(model, config: RecommenderConfig, holdout: Holdout, max_events: int)
             f"mrr@{CUTOFF}": round(reciprocal / events, 4) if events else None,
         }
     return results
+
+
+def _same_product(snapshot, sku: str, other: str) -> bool:
+    product = snapshot.product_of.get(sku)
+    return sku == other or (product is not None and product == snapshot.product_of.get(other))
 
 
 def _cascade_names(config: RecommenderConfig, situation: RecommendationType) -> set[str]:
