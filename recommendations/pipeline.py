@@ -29,7 +29,7 @@ from recommendations.algorithms.registry import MODELS, last_resort
 from recommendations.experiments import experiment_assignment
 from recommendations.metrics import prediction_metrics_record
 from recommendations.prediction_log import prediction_result_record
-from recommendations.serving import ServingState, catalogue_skus_in_category, serving_state
+from recommendations.serving import CategoryCandidates, ServingState, category_candidates, serving_state
 
 logger = logging.getLogger(__name__)
 
@@ -231,7 +231,7 @@ def _first_answer(
                 raise
             logger.exception("model %s failed in %s; falling back", model.name, phase.value.lower())
             continue
-        if result or position == last:
+        if len(result) or position == last:
             return model, result
     raise AssertionError("a cascade always ends with dummy")
 
@@ -397,23 +397,18 @@ def prediction_answer(state: ServingState, request: PredictionRequest, context: 
     """Retrieval, scoring, filters, ordering and limit for a request whose context is built: what
     `/predict` answers, without reading or writing anything (offline evaluations call it with
     contexts of their own)."""
-    is_category = request.recommendation_type == RecommendationType.CATEGORY_LIST
+    if request.recommendation_type == RecommendationType.CATEGORY_LIST:
+        return _category_answer(state, request, context)
     started = time.perf_counter()
-    products: list[int] = []
-    supplier: dict[str, str] = {}
-    if is_category:
-        products, candidates = catalogue_skus_in_category(state.snapshot, category_descendants(request.category_id))
-        retrieval = (CATEGORY_RETRIEVAL, CATEGORY_RETRIEVAL)
-    else:
-        # Enough to fill the answer and the ordered head twice over, whatever the filters drop.
-        fill = 2 * max(state.config.ordering_size, request.limit or 0) + len(context.exclude)
-        model, candidates, supplier = _retrieve(
-            cascade_models(state, request.recommendation_type, Phase.RETRIEVAL),
-            context,
-            state.config.retrieval_size,
-            fill,
-        )
-        retrieval = (model.name, model.identifier or model.name)
+    # Enough to fill the answer and the ordered head twice over, whatever the filters drop.
+    fill = 2 * max(state.config.ordering_size, request.limit or 0) + len(context.exclude)
+    model, candidates, supplier = _retrieve(
+        cascade_models(state, request.recommendation_type, Phase.RETRIEVAL),
+        context,
+        state.config.retrieval_size,
+        fill,
+    )
+    retrieval = (model.name, model.identifier or model.name)
     retrieved_at = time.perf_counter()
 
     scorer, scored = _first_answer(
@@ -444,24 +439,110 @@ def prediction_answer(state: ServingState, request: PredictionRequest, context: 
             "scoring": scored_at - retrieved_at,
             "ordering": ordered_at - scored_at,
         },
-        product_positions=_product_positions(state, products, items) if is_category else {},
+        product_positions={},
         served_by=served_by,
     )
 
 
-def _product_positions(state: ServingState, products: list[int], items: list[str]) -> dict[str, int]:
+def _category_answer(state: ServingState, request: PredictionRequest, context: PredictContext) -> PredictionAnswer:
+    """A category list: every variant of the category and its sub-categories scored by the
+    first ready model of the scoring cascade, filtered, ordered and numbered by product. The
+    category's variants can be many (thousands in a large shop), so every step over them is a
+    numpy pass over catalogue rows, never a Python loop."""
+    started = time.perf_counter()
+    candidates = category_candidates(state.snapshot, category_descendants(request.category_id))
+    retrieved_at = time.perf_counter()
+
+    scorer, ranked = _first_answer(
+        cascade_models(state, request.recommendation_type, Phase.SCORING),
+        context,
+        Phase.SCORING,
+        lambda m: _best_first(m, context, candidates.rows),
+    )
+    scored_at = time.perf_counter()
+
+    catalogue = state.snapshot.catalogue
+    enough = None if request.limit is None else max(request.limit, state.config.ordering_size)
+    in_stock, out_of_stock = _filter_rows(
+        state, candidates.rows[ranked], candidates.row_products[ranked], context.exclude, enough
+    )
+    skus = catalogue.skus
+    items = _order(state, skus[in_stock].tolist()) + skus[out_of_stock].tolist()
+    if request.limit is not None:
+        items = items[: request.limit]
+    ordered_at = time.perf_counter()
+    return PredictionAnswer(
+        items=items,
+        recommendation_type=request.recommendation_type,
+        retrieval_model=(CATEGORY_RETRIEVAL, CATEGORY_RETRIEVAL),
+        scoring_model=(scorer.name, scorer.identifier or scorer.name),
+        durations={
+            "retrieval": retrieved_at - started,
+            "scoring": scored_at - retrieved_at,
+            "ordering": ordered_at - scored_at,
+        },
+        product_positions=_product_positions(candidates, items),
+        served_by=[scorer.name] * len(items),
+    )
+
+
+def _best_first(model: PredictionModel, context: PredictContext, rows: np.ndarray) -> np.ndarray:
+    """Positions in `rows` (catalogue rows) ordered as the model scores them, best first, equal
+    scores (and those it cannot score, -inf, last) in the given order: what `score` answers."""
+    if not len(rows):
+        return rows
+    values = model.score_rows(context, rows)
+    if values is None:  # a model without a vectorised pass: through `score`
+        catalogue = context.catalogue
+        ranked = model.score(context, catalogue.skus[rows].tolist())
+        position = {int(row): i for i, row in enumerate(rows.tolist())}
+        index = catalogue.index
+        return np.fromiter((position[index[sku]] for sku, _ in ranked), dtype=np.int64, count=len(ranked))
+    return np.argsort(-np.asarray(values, dtype=np.float64), kind="stable")
+
+
+def _filter_rows(
+    state: ServingState, rows: np.ndarray, products: np.ndarray, exclude: frozenset[str], enough: int | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """`_filter` over catalogue rows (each with its product), in numpy: available and not
+    excluded; with `one_variant_per_product` the first (best) in-stock variant of each product,
+    and an out-of-stock one only for a product with none in stock. Returns (in stock, out of
+    stock) rows, each in the given order, the in-stock ones cut at `enough`."""
+    catalogue = state.snapshot.catalogue
+    keep = catalogue.is_available[rows]
+    if exclude:
+        index = catalogue.index
+        excluded = np.fromiter((index[sku] for sku in exclude if sku in index), dtype=np.int64)
+        keep &= ~np.isin(rows, excluded)
+    rows, products = rows[keep], products[keep]
+    stocked = catalogue.in_stock[rows]
+    in_stock, in_products = rows[stocked], products[stocked]
+    out_of_stock, out_products = rows[~stocked], products[~stocked]
+    if state.config.one_variant_per_product:
+        in_stock, in_products = _first_of_each(in_stock, in_products)
+        out_of_stock, out_products = _first_of_each(out_of_stock, out_products)
+        out_of_stock = out_of_stock[~np.isin(out_products, in_products)]
+    if enough is not None:
+        in_stock = in_stock[:enough]
+    return in_stock, out_of_stock
+
+
+def _first_of_each(rows: np.ndarray, products: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first row of each product, in the given order."""
+    _, first = np.unique(products, return_index=True)
+    first.sort()
+    return rows[first], products[first]
+
+
+def _product_positions(candidates: CategoryCandidates, items: list[str]) -> dict[str, int]:
     """Position 0..n-1 of every product of the category that a shopper can see, best first: a
     product ranks where its best variant stands in the ordered list. Products none of whose
     variants made the list (unpublished, deleted, all variants deleted, or cut by a limit) get
     no position; the client sorts them after the others."""
-    in_category = set(products)
-    product_of = state.snapshot.product_of
-    variants_of = state.snapshot.variants_of
-    listed = set(items)
-    first_product = {sku: product for product in products for sku in variants_of.get(product, ()) if sku in listed}
+    product_of = candidates.product_of
     ranked: dict[int, int] = {}
     for sku in items:
-        product = first_product.get(sku, product_of.get(sku))
-        if product in in_category and product not in ranked:
+        product = product_of.get(sku)
+        if product is not None and product not in ranked:
             ranked[product] = len(ranked)
     return {str(product_id): position for product_id, position in ranked.items()}

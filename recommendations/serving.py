@@ -21,6 +21,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
 from django.conf import settings
 from django.db import close_old_connections, connections, router
 from django.utils import timezone
@@ -261,16 +262,40 @@ def serving_cache_clear() -> None:
         _process = _Process()
 
 
-def catalogue_skus_in_category(snapshot: CatalogueSnapshot, category_ids: list[int]) -> tuple[list[int], list[str]]:
-    """The products directly in any of `category_ids` and their variant SKUs, without repeats."""
+@dataclass(frozen=True)
+class CategoryCandidates:
+    """A category list's candidates: the products directly in the requested categories and
+    their variants as catalogue rows (no repeats), each with its product."""
+
+    products: tuple[int, ...]
+    rows: np.ndarray  # int64 catalogue rows
+    row_products: np.ndarray  # int64, the product (in these categories) each row belongs to
+    product_of: dict[str, int]  # sku -> its product among these categories
+
+
+def category_candidates(snapshot: CatalogueSnapshot, category_ids: list[int]) -> CategoryCandidates:
+    """The candidates of a category list, computed once per catalogue and set of categories
+    (the catalogue's `derived` memo, which a catalogue change starts afresh), so a request does
+    no Python loop over the category."""
+    catalogue = snapshot.catalogue
+    key = ("category", tuple(category_ids))
+    memo = catalogue.derived.get(key)
+    if memo is not None:
+        return memo
     products: list[int] = []
-    skus: list[str] = []
-    seen: set[str] = set()
+    product_of: dict[str, int] = {}
+    index = catalogue.index
     for category in category_ids:
         for product_id in snapshot.products_in_category.get(category, ()):
             products.append(product_id)
             for sku in snapshot.variants_of.get(product_id, ()):
-                if sku not in seen:
-                    seen.add(sku)
-                    skus.append(sku)
-    return products, skus
+                if sku not in product_of and sku in index:
+                    product_of[sku] = product_id
+    memo = CategoryCandidates(
+        products=tuple(products),
+        rows=np.fromiter((index[sku] for sku in product_of), dtype=np.int64, count=len(product_of)),
+        row_products=np.fromiter(product_of.values(), dtype=np.int64, count=len(product_of)),
+        product_of=product_of,
+    )
+    catalogue.derived[key] = memo
+    return memo

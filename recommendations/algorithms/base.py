@@ -284,6 +284,13 @@ class PredictionModel:
         Candidates unknown to the model come last, in their given order, with score -inf."""
         raise TypeError(f"{self.name} does not score")
 
+    def score_rows(self, context: PredictContext, rows: np.ndarray) -> np.ndarray | None:
+        """Scores of the catalogue `rows` (indices into `context.catalogue`), aligned with them,
+        -inf for rows it cannot score: the values `score` gives those SKUs, in one vectorised
+        pass. None when the model has no such pass; the pipeline then calls `score`. A category
+        list scores a whole category with it."""
+        return None
+
     def known_item_scores(self, context: PredictContext) -> tuple[Sequence[str], np.ndarray] | None:
         """(the SKUs the model knows, in its own order; a score for each, as `score` would give
         them) when it scores everything it knows at once, else None. Offline evaluation ranks a

@@ -21,6 +21,7 @@ import scipy.sparse as sp
 
 from . import artefacts
 from .base import (
+    Catalogue,
     NotReadyForTraining,
     PredictContext,
     PredictionModel,
@@ -429,6 +430,12 @@ class EASEModel(PredictionModel):
     def retrieve(self, context: PredictContext, n: int) -> list[str]:
         """The top `n` of the whole catalogue by the requester's scores."""
         return catalogue_top_n(context, self._catalogue_rows, self._scores(context), n)
+
+    def prepare(self, catalogue: Catalogue) -> None:
+        self._catalogue_rows(catalogue)
+
+    def score_rows(self, context: PredictContext, rows: np.ndarray) -> np.ndarray:
+        return self._catalogue_rows.scores_of(context.catalogue, rows, self._scores(context))
 
     def known_item_scores(self, context: PredictContext) -> tuple[Sequence[str], np.ndarray]:
         return self.skus, self._scores(context).astype(np.float64)

@@ -95,6 +95,9 @@ class PopularityModel(StatelessModel):
     def retrieve(self, context: PredictContext, n: int) -> list[str]:
         return self.draw(context, n)
 
+    def score_rows(self, context: PredictContext, rows: np.ndarray) -> np.ndarray:
+        return np.asarray(context.catalogue.popularity[rows], dtype=np.float64)
+
     def score(self, context: PredictContext, candidates: Sequence[str]) -> list[tuple[str, float]]:
         index = catalogue_index(context.catalogue)
         popularity = context.catalogue.popularity

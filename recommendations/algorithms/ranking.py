@@ -91,24 +91,34 @@ def top_n(scores: np.ndarray, n: int) -> np.ndarray:
 
 
 class CatalogueRows:
-    """Model row (-1 = unknown to the model) of every catalogue row, cached for the last
-    catalogue seen: the pipeline reuses one catalogue object across requests, and the lookup is
-    a Python loop over the whole catalogue."""
+    """Model row (-1 = unknown to the model) of every catalogue row, cached for the last SKU
+    list seen: a stock, price or flag change gives a new catalogue with the same SKU array, so
+    only a new variant costs the Python loop over the whole catalogue (done by `prepare`, in
+    the server's refresher, before requests see the catalogue)."""
 
     def __init__(self, index: Mapping[str, int]) -> None:
         self.index = index
-        self._cached: tuple[Catalogue, np.ndarray] | None = None
+        self._cached: tuple[np.ndarray, np.ndarray] | None = None
 
     def __call__(self, catalogue: Catalogue) -> np.ndarray:
         cached = self._cached
-        if cached is not None and cached[0] is catalogue:
+        if cached is not None and cached[0] is catalogue.skus:
             return cached[1]
         rows = np.fromiter(
             (self.index.get(str(sku), -1) for sku in catalogue.skus), dtype=np.int64, count=len(catalogue.skus)
         )
         # One tuple assignment, so a concurrent reader sees either the old or the new pair.
-        self._cached = (catalogue, rows)
+        self._cached = (catalogue.skus, rows)
         return rows
+
+    def scores_of(self, catalogue: Catalogue, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """The model's `scores` (aligned with its items) of the catalogue `rows`; -inf for rows
+        the model does not know."""
+        model_rows = self(catalogue)[rows]
+        values = np.asarray(scores, dtype=np.float64)
+        if not len(values):
+            return np.full(len(rows), -np.inf)
+        return np.where(model_rows >= 0, values[np.maximum(model_rows, 0)], -np.inf)
 
 
 def catalogue_top_n(context: PredictContext, catalogue_rows: CatalogueRows, scores: np.ndarray, n: int) -> list[str]:

@@ -40,6 +40,9 @@ class SelectionModel(StatelessModel):
     def retrieve(self, context: PredictContext, n: int) -> list[str]:
         return self.draw(context, n)
 
+    def score_rows(self, context: PredictContext, rows: np.ndarray) -> np.ndarray:
+        return np.asarray(context.catalogue.recommendation_weight[rows], dtype=np.float64)
+
     def score(self, context: PredictContext, candidates: Sequence[str]) -> list[tuple[str, float]]:
         index = catalogue_index(context.catalogue)
         weights = context.catalogue.recommendation_weight

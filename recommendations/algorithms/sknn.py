@@ -66,6 +66,7 @@ import numpy as np
 
 from . import artefacts
 from .base import (
+    Catalogue,
     NotReadyForTraining,
     Phase,
     PredictContext,
@@ -79,7 +80,7 @@ from .base import (
     serves_all_retrieval,
     serves_all_scoring,
 )
-from .ranking import catalogue_index, ranked
+from .ranking import CatalogueRows, catalogue_index, ranked
 
 FORMAT_VERSION = 1
 ARRAYS_FILE = "sknn.npz"
@@ -334,6 +335,7 @@ class SKNNModel(PredictionModel):
         self.params = params
         self.skus = list(skus)
         self.sku_index = {sku: i for i, sku in enumerate(self.skus)}
+        self._catalogue_rows = CatalogueRows(self.sku_index)
         # Row of each indexed session id; `extend` keeps a replaced session's old row as a
         # dead row (not in the item lists) until a compaction renumbers them.
         self.session_ids = list(session_ids)
@@ -466,6 +468,8 @@ class SKNNModel(PredictionModel):
         model.identifier = self.identifier
         model.params = self.params
         model.skus, model.sku_index = skus, sku_index
+        # The catalogue mapping carries over while no item is new (the usual extension).
+        model._catalogue_rows = self._catalogue_rows if len(skus) == len(self.skus) else CatalogueRows(sku_index)
         model.session_ids, model.session_row = self.session_ids + new_ids, session_row
         model.session_alive = session_alive
         model.session_times, model.session_indptr, model.session_items = session_times, session_indptr, session_items
@@ -673,6 +677,12 @@ class SKNNModel(PredictionModel):
             if row is not None and available[row] and sku not in context.exclude:
                 chosen.append(sku)
         return chosen
+
+    def prepare(self, catalogue: Catalogue) -> None:
+        self._catalogue_rows(catalogue)
+
+    def score_rows(self, context: PredictContext, rows: np.ndarray) -> np.ndarray:
+        return self._catalogue_rows.scores_of(context.catalogue, rows, self.known_item_scores(context)[1])
 
     def known_item_scores(self, context: PredictContext) -> tuple[Sequence[str], np.ndarray]:
         items, scores = self.item_scores(

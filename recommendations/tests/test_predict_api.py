@@ -100,7 +100,9 @@ def test_a_raising_model_is_logged_and_the_cascade_goes_on(recommendation_type, 
     def broken(self, context, candidates):
         raise RuntimeError("boom")
 
+    # Both scoring passes: `score`, and the vectorised one a category list uses.
     monkeypatch.setattr(PopularityModel, "score", broken)
+    monkeypatch.setattr(PopularityModel, "score_rows", broken)
     items = _predict(_body(recommendation_type))
 
     assert _model(items) == {"selection"}
@@ -115,6 +117,7 @@ def test_when_every_model_raises_dummy_still_answers(recommendation_type, monkey
         raise RuntimeError("boom")
 
     monkeypatch.setattr(SelectionModel, "score", broken)
+    monkeypatch.setattr(SelectionModel, "score_rows", broken)
     monkeypatch.setattr(SelectionModel, "retrieve", broken)
 
     items = _predict(_body(recommendation_type))

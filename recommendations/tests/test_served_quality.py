@@ -153,3 +153,17 @@ def test_the_served_product_page_figures_leave_out_next_clicks_on_the_viewed_pro
     assert served["HOMEPAGE"]["events"] == 18
     # Of each held-out session's three steps, one or two (alternately) change product: 9 in all.
     assert served["PRODUCT_DETAIL"]["events"] == 9
+
+
+def test_an_ease_training_records_its_served_figures_too():
+    # EASE needs its validation split to choose λ; the quick refit for the served evaluation
+    # used to drop it and fail, so EASE trainings had no served figures.
+    _shop()
+    make_sessions({f"s{n}": [ITEMS[(n + k) % 8] for k in range(4)] for n in range(60)})
+    config_version_create(payload={"trainerConfig": {"servedEvaluationEvents": 50}})
+
+    outcome = model_train(model_name="ease", force=True)
+
+    evaluation = TrainingStatistics.objects.get(model_identifier=outcome.identifier).metrics["served_evaluation"]
+    assert evaluation["events"] == 18
+    assert evaluation["served"]["HOMEPAGE"]["events"] == 18

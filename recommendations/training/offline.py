@@ -114,7 +114,10 @@ def fit_for_evaluation(
         and dataclasses.is_dataclass(params)
         and any(f.name == "validation_fraction" for f in dataclasses.fields(params))
     ):
-        params = dataclasses.replace(params, validation_fraction=0.0)
+        try:
+            params = dataclasses.replace(params, validation_fraction=0.0)
+        except ValueError:  # a model that needs its validation split (EASE choosing λ) keeps it
+            pass
     model, _ = model_class.fit(data, params)
     return model
 

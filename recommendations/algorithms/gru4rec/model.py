@@ -15,6 +15,7 @@ import torch
 
 from ..base import (
     ArtefactError,
+    Catalogue,
     NotReadyForTraining,
     PredictContext,
     PredictionModel,
@@ -274,6 +275,13 @@ class GRU4RecModel(PredictionModel):
         product with the output embeddings, one vectorised top-n."""
         scores = self.score_all(self.history_indices(context.session_history))
         return catalogue_top_n(context, self._catalogue_rows, scores, n)
+
+    def prepare(self, catalogue: Catalogue) -> None:
+        self._catalogue_rows(catalogue)
+
+    def score_rows(self, context: PredictContext, rows: np.ndarray) -> np.ndarray:
+        scores = self.score_all(self.history_indices(context.session_history))
+        return self._catalogue_rows.scores_of(context.catalogue, rows, scores)
 
     def known_item_scores(self, context: PredictContext) -> tuple[Sequence[str], np.ndarray]:
         return self.skus, self.score_all(self.history_indices(context.session_history)).astype(np.float64)
