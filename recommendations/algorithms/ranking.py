@@ -92,24 +92,43 @@ def top_n(scores: np.ndarray, n: int) -> np.ndarray:
 
 class CatalogueRows:
     """Model row (-1 = unknown to the model) of every catalogue row, cached for the last SKU
-    list seen: a stock, price or flag change gives a new catalogue with the same SKU array, so
-    only a new variant costs the Python loop over the whole catalogue (done by `prepare`, in
-    the server's refresher, before requests see the catalogue)."""
+    list seen. A stock, price or flag change gives a new catalogue with the same SKU array, so
+    it costs nothing; a new variant is appended to the catalogue, and a model that grows (the
+    session-kNN index extended with live sessions: pass its `skus` and the `previous` mapping)
+    appends items, so only the new rows and items are looked up. A catalogue rebuilt from
+    scratch costs one Python loop over it, which `prepare` runs in the server's refresher."""
 
-    def __init__(self, index: Mapping[str, int]) -> None:
+    def __init__(
+        self, index: Mapping[str, int], *, skus: Sequence[str] | None = None, previous: CatalogueRows | None = None
+    ) -> None:
         self.index = index
-        self._cached: tuple[np.ndarray, np.ndarray] | None = None
+        self.skus = skus  # the model's items in index order, for a model that grows
+        # (catalogue SKU array, model row of each catalogue row, model items mapped)
+        self._cached: tuple[np.ndarray, np.ndarray, int] | None = previous._cached if previous is not None else None
 
     def __call__(self, catalogue: Catalogue) -> np.ndarray:
         cached = self._cached
-        if cached is not None and cached[0] is catalogue.skus:
+        skus = catalogue.skus
+        known = len(self.index)
+        if cached is not None and cached[0] is skus and cached[2] == known:
             return cached[1]
-        rows = np.fromiter(
-            (self.index.get(str(sku), -1) for sku in catalogue.skus), dtype=np.int64, count=len(catalogue.skus)
-        )
-        # One tuple assignment, so a concurrent reader sees either the old or the new pair.
-        self._cached = (catalogue.skus, rows)
+        if cached is not None and (cached[2] == known or self.skus is not None) and _extends(skus, cached[0]):
+            before = len(cached[0])
+            rows = np.concatenate((cached[1], self._lookup(skus[before:])))
+            if cached[2] < known and self.skus is not None:  # items the model gained meanwhile
+                for sku in self.skus[cached[2] :]:
+                    row = catalogue.index.get(sku)
+                    if row is not None and row < before:
+                        rows[row] = self.index[sku]
+        else:
+            rows = self._lookup(skus)
+        # One tuple assignment, so a concurrent reader sees either the old or the new triple.
+        self._cached = (skus, rows, known)
         return rows
+
+    def _lookup(self, skus: np.ndarray) -> np.ndarray:
+        index = self.index
+        return np.fromiter((index.get(str(sku), -1) for sku in skus), dtype=np.int64, count=len(skus))
 
     def scores_of(self, catalogue: Catalogue, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """The model's `scores` (aligned with its items) of the catalogue `rows`; -inf for rows
@@ -119,6 +138,13 @@ class CatalogueRows:
         if not len(values):
             return np.full(len(rows), -np.inf)
         return np.where(model_rows >= 0, values[np.maximum(model_rows, 0)], -np.inf)
+
+
+def _extends(skus: np.ndarray, before: np.ndarray) -> bool:
+    """Whether the SKU array `skus` is `before` with SKUs appended (one vectorised comparison)."""
+    if skus is before:
+        return True
+    return len(skus) >= len(before) and bool(np.array_equal(skus[: len(before)], before))
 
 
 def catalogue_top_n(context: PredictContext, catalogue_rows: CatalogueRows, scores: np.ndarray, n: int) -> list[str]:

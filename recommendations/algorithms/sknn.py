@@ -468,8 +468,12 @@ class SKNNModel(PredictionModel):
         model.identifier = self.identifier
         model.params = self.params
         model.skus, model.sku_index = skus, sku_index
-        # The catalogue mapping carries over while no item is new (the usual extension).
-        model._catalogue_rows = self._catalogue_rows if len(skus) == len(self.skus) else CatalogueRows(sku_index)
+        # The catalogue mapping carries over; new items are looked up alone.
+        model._catalogue_rows = (
+            self._catalogue_rows
+            if len(skus) == len(self.skus)
+            else CatalogueRows(sku_index, skus=skus, previous=self._catalogue_rows)
+        )
         model.session_ids, model.session_row = self.session_ids + new_ids, session_row
         model.session_alive = session_alive
         model.session_times, model.session_indptr, model.session_items = session_times, session_indptr, session_items
