@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from django.utils import timezone
@@ -35,6 +35,10 @@ class CatalogueSnapshot:
     revision: int
     half_life_days: float | None
     built_at: float  # time.monotonic() of the full build
+    # What requests derive from the catalogue's structure (products, their categories and
+    # variants, the SKU rows: category candidates), kept across patches that change none of
+    # it (stock, prices, weights, sales, variant flags) and started afresh by those that do.
+    structure_memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     def is_shown(self, sku: str) -> bool:
         """Whether a product listing the SKU is published and not deleted."""
@@ -125,6 +129,12 @@ def catalogue_snapshot_patch(
         listed_by[sku].append(product_id)
         products_listing[product_id].append(sku)
     touched_skus = set(keys["VARIANT"]) | set(listed_by) | listed_before
+    # A variant newly listed (or listed by another product) changes the structure; a stock or
+    # price update of a variant listed as before does not.
+    relinked = any(
+        snapshot.product_of.get(sku) != products[0] or (len(products) > 1) != (sku in snapshot.shared_skus)
+        for sku, products in listed_by.items()
+    )
     for product_id in product_ids:
         snapshot.variants_of[product_id] = tuple(products_listing.get(product_id, ()))
     for sku in touched_skus:
@@ -187,4 +197,6 @@ def catalogue_snapshot_patch(
         values = _popularity(sold, rows.order_lines, snapshot.half_life_days)
         for sku, value in zip(sold, values.tolist()):
             catalogue.popularity[index[sku]] = value
-    return replace(snapshot, catalogue=catalogue, revision=revision)
+    structure_changed = bool(product_ids or new_skus or relinked)
+    memo = {} if structure_changed else snapshot.structure_memo
+    return replace(snapshot, catalogue=catalogue, revision=revision, structure_memo=memo)

@@ -274,12 +274,12 @@ class CategoryCandidates:
 
 
 def category_candidates(snapshot: CatalogueSnapshot, category_ids: list[int]) -> CategoryCandidates:
-    """The candidates of a category list, computed once per catalogue and set of categories
-    (the catalogue's `derived` memo, which a catalogue change starts afresh), so a request does
-    no Python loop over the category."""
+    """The candidates of a category list, computed once per catalogue structure and set of
+    categories (the snapshot's `structure_memo`, which a stock or price change keeps and a
+    product or new variant starts afresh), so a request does no Python loop over the category."""
     catalogue = snapshot.catalogue
     key = ("category", tuple(category_ids))
-    memo = catalogue.derived.get(key)
+    memo = snapshot.structure_memo.get(key)
     if memo is not None:
         return memo
     products: list[int] = []
@@ -297,5 +297,5 @@ def category_candidates(snapshot: CatalogueSnapshot, category_ids: list[int]) ->
         row_products=np.fromiter(product_of.values(), dtype=np.int64, count=len(product_of)),
         product_of=product_of,
     )
-    catalogue.derived[key] = memo
+    snapshot.structure_memo[key] = memo
     return memo
