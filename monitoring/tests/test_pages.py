@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from conftest import ALL_DATABASES
-from modelstore.models import ConfigVersion, TrainerQueueItem, TrainingFinished, TrainingStarted
+from modelstore.models import ConfigVersion, TrainerQueueItem, TrainingFinished, TrainingStarted, TrainingStatistics
 from monitoring.forms import EDITABLE_CASCADES
 from monitoring.tests.factories import click, prediction
 from recommendations.algorithms.registry import MODELS
@@ -204,6 +204,33 @@ def test_training_page_shows_history_and_train_buttons(staff):
         assert f'data-train="{name}"' in html
     assert 'data-train="popularity"' not in html
     assert "Popularity model does not need training." in html
+
+
+def test_training_page_shows_what_the_pipeline_serves_beside_the_model_alone(staff):
+    TrainingStatistics.objects.create(
+        model_name="sknn",
+        model_identifier="sknn_x",
+        duration=1.0,
+        peak_memory=100.0,
+        peak_memory_percentage=1.0,
+        metrics={
+            "sessions": 20000,
+            "served_evaluation": {
+                "events": 1000,
+                "model": {"recall@20": 0.555, "mrr@20": 0.17241},
+                "served": {
+                    "HOMEPAGE": {"events": 1000, "recall@20": 0.26, "mrr@20": 0.0967},
+                    "PRODUCT_DETAIL": {"events": 640, "recall@20": None, "mrr@20": None},
+                },
+            },
+        },
+    )
+
+    html = staff.get("/monitoring/training/").content.decode()
+
+    assert "Recall@20: model alone 0.555 · served HOMEPAGE 0.26 · PRODUCT_DETAIL – (1,000 held-out clicks)" in html
+    assert "MRR@20: model alone 0.1724 · served HOMEPAGE 0.0967 · PRODUCT_DETAIL –" in html
+    assert "sessions: 20000" in html
 
 
 def test_saving_the_configuration_creates_a_current_version(staff):
