@@ -291,6 +291,12 @@ class PredictionModel:
         list scores a whole category with it."""
         return None
 
+    def refit_params(self, params: Any) -> Any:
+        """The params of a refit of this trained model on other data (the served evaluation's
+        holdout): by default `params` as they are; a model that chose among options (EASE's λ)
+        fixes its choice, so the refit does not choose again."""
+        return params
+
     def known_item_scores(self, context: PredictContext) -> tuple[Sequence[str], np.ndarray] | None:
         """(the SKUs the model knows, in its own order; a score for each, as `score` would give
         them) when it scores everything it knows at once, else None. Offline evaluation ranks a

@@ -11,7 +11,7 @@ from a list of options by a leave-out validation (the original never applied its
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -309,7 +309,11 @@ class EASEModel(PredictionModel):
         result = TrainingResult()
         kept, held_out = leave_out_split(matrix, params.validation_fraction, params.seed, timestamps)
         best_l2, best_metrics = None, None
-        if held_out.nnz == 0:
+        if len(params.l2_options) == 1:
+            # Nothing to choose: no validation (and one inverse fewer).
+            best_l2 = params.l2_options[0]
+            best_metrics = {"validation": "skipped: one l2 option"}
+        elif held_out.nnz == 0:
             # No row has two interactions, so nothing can be validated: take the middle option.
             best_l2 = sorted(params.l2_options)[len(params.l2_options) // 2]
             best_metrics = {"validation": "skipped: no row has 2 or more interactions"}
@@ -436,6 +440,9 @@ class EASEModel(PredictionModel):
 
     def score_rows(self, context: PredictContext, rows: np.ndarray) -> np.ndarray:
         return self._catalogue_rows.scores_of(context.catalogue, rows, self._scores(context))
+
+    def refit_params(self, params: EASEParams) -> EASEParams:
+        return replace(params, l2_options=(self.l2,))
 
     def known_item_scores(self, context: PredictContext) -> tuple[Sequence[str], np.ndarray]:
         return self.skus, self._scores(context).astype(np.float64)

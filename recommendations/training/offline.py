@@ -87,12 +87,19 @@ def holdout_split(
 
 
 def fit_for_evaluation(
-    model_name: str, config: RecommenderConfig, holdout: Holdout, *, quick: bool = False
+    model_name: str,
+    config: RecommenderConfig,
+    holdout: Holdout,
+    *,
+    quick: bool = False,
+    trained: PredictionModel | None = None,
 ) -> PredictionModel:
     """The model trained on what happened before the split: the holdout's training sessions for
     a session model, interactions before the split for an interaction model, the catalogue as
     it is for a content model. `quick` skips the model's own validation split (the holdout is
-    the validation), when its params have one."""
+    the validation), when its params have one; with the `trained` model, the refit takes the
+    hyperparameters that training chose (`PredictionModel.refit_params`) instead of choosing
+    again."""
     model_class = get_model_class(model_name)
     if not model_class.needs_training:
         return model_class()
@@ -109,6 +116,8 @@ def fit_for_evaluation(
     else:
         data = training_data_build(model_class.training_data, options, until=holdout.split_at)
     params = model_class.params_from_options(options)
+    if trained is not None:
+        params = trained.refit_params(params)
     if (
         quick
         and dataclasses.is_dataclass(params)
@@ -116,7 +125,7 @@ def fit_for_evaluation(
     ):
         try:
             params = dataclasses.replace(params, validation_fraction=0.0)
-        except ValueError:  # a model that needs its validation split (EASE choosing λ) keeps it
+        except ValueError:  # a model that needs its validation split keeps it
             pass
     model, _ = model_class.fit(data, params)
     return model

@@ -18,7 +18,13 @@ from __future__ import annotations
 from typing import Any
 
 from modelstore.selectors import latest_identifiers
-from recommendations.algorithms.base import PredictContext, RecommendationType, RequesterHistory, TrainingData
+from recommendations.algorithms.base import (
+    PredictContext,
+    PredictionModel,
+    RecommendationType,
+    RequesterHistory,
+    TrainingData,
+)
 from recommendations.algorithms.registry import MODELS
 from recommendations.catalogue import catalogue_snapshot_build
 from recommendations.config import RecommenderConfig
@@ -31,11 +37,16 @@ SERVED_TYPES = (RecommendationType.HOMEPAGE, RecommendationType.PRODUCT_DETAIL)
 
 
 def served_evaluation(
-    *, model_name: str, config: RecommenderConfig, max_events: int, holdout_fraction: float = 0.1
+    *,
+    model_name: str,
+    config: RecommenderConfig,
+    max_events: int,
+    holdout_fraction: float = 0.1,
+    trained: PredictionModel | None = None,
 ) -> dict[str, Any]:
     """{"events", "model": {recall@20, mrr@20}, "served": {type: {events, recall@20, mrr@20}}}."""
     holdout = holdout_split(holdout_fraction=holdout_fraction)
-    model = fit_for_evaluation(model_name, config, holdout, quick=True)
+    model = fit_for_evaluation(model_name, config, holdout, quick=True, trained=trained)
     alone = evaluate_model(model_name, holdout, config=config, cutoff=CUTOFF, max_events=max_events, model=model)
     served = _served(model, config, holdout, max_events)
     return {

@@ -182,7 +182,10 @@ def model_publish(*, model_name: str, identifier: str) -> None:
 
 
 def _served_metrics(
-    model_class: type[PredictionModel], config: RecommenderConfig, progress: Progress | None
+    model_class: type[PredictionModel],
+    config: RecommenderConfig,
+    progress: Progress | None,
+    trained: PredictionModel | None = None,
 ) -> dict[str, Any]:
     """For a model that learns from sessions or interactions, what the pipeline serves with it on
     a time-based holdout (`recommendations.training.served`), under the key "served_evaluation";
@@ -194,7 +197,8 @@ def _served_metrics(
     if progress is not None:
         progress("measuring what the pipeline serves on the latest sessions", 1.0)
     try:
-        return {"served_evaluation": served_evaluation(model_name=model_class.name, config=config, max_events=events)}
+        evaluation = served_evaluation(model_name=model_class.name, config=config, max_events=events, trained=trained)
+        return {"served_evaluation": evaluation}
     except Exception as error:  # the evaluation must not undo a published training
         logger.exception("served evaluation of %s failed", model_class.name)
         return {"served_evaluation": {"error": f"{type(error).__name__}: {error}"}}
@@ -261,7 +265,7 @@ def model_train(
     _record_steps(started.training_id, model_name, identifier, result.steps)
     model_publish(model_name=model_name, identifier=identifier)
     training_data_mark_record(model_name=model_name, model_identifier=identifier, mark=mark)
-    metrics = {**result.metrics, **_served_metrics(model_class, config, progress)}
+    metrics = {**result.metrics, **_served_metrics(model_class, config, progress, trained=model)}
     TrainingStatistics.objects.create(
         model_name=model_name,
         model_identifier=identifier,

@@ -252,3 +252,12 @@ def test_whole_catalogue_scores_equal_what_score_gives(build):
         assert whole(model, context).tolist() == expected.tolist()
         assert whole(model, context).tolist() == expected.tolist()  # the mapping, cached, still holds
         assert expected[0] == expected[5] == -np.inf and np.isfinite(expected[1:5]).all()
+
+
+def test_ease_with_one_l2_option_skips_validation_and_a_refit_keeps_the_chosen_l2():
+    triplets = [("u1", "a", 1), ("u1", "b", 1), ("u2", "a", 1), ("u2", "b", 1), ("u3", "c", 1), ("u3", "d", 1)]
+    model, result = EASEModel.fit(build_ease_data(triplets), EASEParams(l2_options=(5.0,)))
+
+    assert model.l2 == 5.0 and result.metrics["validation"] == "skipped: one l2 option"
+    chosen = trained_ease()  # chose among (1.0,)
+    assert chosen.refit_params(EASEParams(l2_options=(1.0, 10.0, 100.0))).l2_options == (chosen.l2,)
