@@ -140,7 +140,8 @@ def _api_exception_response(exc: Exception, context: dict) -> Response | None:
         exc = ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
     if isinstance(exc, ApplicationError):
         detail = exc.detail if isinstance(exc.detail, dict) else {"detail": exc.detail}
-        return Response(detail, status=exc.status_code)
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if exc.status_code == 503 else None
+        return Response(detail, status=exc.status_code, headers=headers)
     response = exception_handler(exc, context)
     if response is None:
         logger.exception("unhandled error in %s", context.get("view").__class__.__name__)

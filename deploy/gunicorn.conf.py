@@ -50,3 +50,11 @@ def child_exit(server, worker):
 def on_exit(server):
     if _metrics_dir_is_ours:
         shutil.rmtree(_metrics_dir, ignore_errors=True)
+
+
+def post_worker_init(worker):
+    # Build the serving state (catalogue snapshot, models) as the worker starts, in the
+    # background, so the first requests do not wait for it (seconds at a million variants).
+    from recommendations.serving import serving_warm_up
+
+    serving_warm_up()

@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import close_old_connections, connections, router
 from django.utils import timezone
 
+from core.exceptions import ServiceUnavailable
 from feedback.selectors import sessions_updated_since
 from modelstore.models import ConfigVersion, LatestIdentifier, TrainingDataMark
 from products.revision import catalogue_changes_between, catalogue_revision_current
@@ -75,12 +76,14 @@ class _Process:
     live_since: dict[tuple[str, str], datetime.datetime] = field(default_factory=dict)
     refresher: threading.Thread | None = None
     stop: threading.Event = field(default_factory=threading.Event)
+    ready: threading.Event = field(default_factory=threading.Event)  # the first state exists
     refreshes: int = 0
 
 
 _process = _Process()
 # One refresh at a time; requests never take it once a state exists (but with interval 0).
 _refresh_lock = threading.Lock()
+_start_lock = threading.Lock()
 
 
 def serving_state() -> ServingState:
@@ -91,16 +94,35 @@ def serving_state() -> ServingState:
         with _refresh_lock:
             return _refresh(process)
     state = process.state
-    if state is None:
-        with _refresh_lock:
-            state = process.state or _refresh(process)
     if process.refresher is None or not process.refresher.is_alive():
         _start_refresher(process, interval)
+    if state is None:
+        # The refresher builds the first state (a large catalogue takes seconds, more than a
+        # request's database deadline); a request waits for it a bounded time.
+        process.ready.wait(settings.REQUEST_DATABASE_DEADLINE)
+        state = process.state
+        if state is None:
+            raise ServingNotReady(
+                "The service is still loading its catalogue and models (or cannot read them); try again shortly."
+            )
     return state
 
 
+class ServingNotReady(ServiceUnavailable):
+    """No serving state yet: the process has just started and is loading (503, Retry-After)."""
+
+
+def serving_warm_up() -> None:
+    """Start building the serving state now (gunicorn calls it as a worker starts), so the first
+    request finds it ready."""
+    interval = settings.RECOMMENDER["STATE_CHECK_SECONDS"]
+    if interval > 0:
+        _start_refresher(_process, interval)
+
+
 def _start_refresher(process: _Process, interval: float) -> None:
-    with _refresh_lock:
+    # Its own lock: the refresh lock may be held for seconds by a refresh in progress.
+    with _start_lock:
         if process.refresher is not None and process.refresher.is_alive():
             return
         thread = threading.Thread(target=_refresh_loop, args=(process, interval), name="serving-refresh", daemon=True)
@@ -109,15 +131,19 @@ def _start_refresher(process: _Process, interval: float) -> None:
 
 
 def _refresh_loop(process: _Process, interval: float) -> None:
-    while not process.stop.wait(interval):
+    # The first refresh at once (it builds the first state), then one every `interval`.
+    while True:
         try:
             with _refresh_lock:
                 _refresh(process)
+            process.ready.set()
         except Exception:
             # A database that does not answer: serve the current state and look again.
             logger.exception("serving state refresh failed; the current state goes on serving")
         finally:
             close_old_connections()
+        if process.stop.wait(interval):
+            return
 
 
 def _modelstore_state() -> tuple[int | None, dict[str, str]]:

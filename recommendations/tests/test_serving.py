@@ -198,3 +198,33 @@ def test_an_update_reaches_predictions_within_the_window_while_requests_never_wa
         assert after[-1] == "v1"
     else:
         assert "v1" not in after
+
+
+@pytest.mark.django_db(databases=ALL_DATABASES, transaction=True)
+def test_a_first_state_slower_than_a_request_deadline_answers_503_until_ready_then_serves(settings, monkeypatch):
+    # At a million variants the first snapshot takes longer than a request may wait on its
+    # databases; the state is built by the refresher, and a request meanwhile answers 503.
+    settings.RECOMMENDER = {**settings.RECOMMENDER, "STATE_CHECK_SECONDS": 0.05}
+    settings.REQUEST_DATABASE_DEADLINE = 0.2
+    _shop()
+    release = threading.Event()
+    real_build = serving.catalogue_snapshot_build
+
+    def slow_build(**kwargs):
+        release.wait(10)
+        return real_build(**kwargs)
+
+    monkeypatch.setattr(serving, "catalogue_snapshot_build", slow_build)
+    serving.serving_warm_up()  # what gunicorn's post_worker_init does
+    body = {"recommendation_type": "HOMEPAGE", "session_id": "s1", "limit": 3}
+
+    response = APIClient().post("/predict", json.dumps(body), content_type="application/json")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert "still loading" in response.json()["detail"]
+    release.set()
+    deadline = time.monotonic() + 10
+    while not serving._process.ready.is_set() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(_predict(body)) == 3
