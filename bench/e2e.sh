@@ -64,12 +64,13 @@ for _ in $(seq 1 60); do
 done
 curl -fsS "http://127.0.0.1:$PORT/" >/dev/null || { echo "the server did not come up behind nginx"; exit 1; }
 $PY manage.py run_trainer --interval 2 >"$WORK/trainer.log" 2>&1 &
-PIDS+=($!)
+TRAINER_PID=$!
+PIDS+=($TRAINER_PID)
 
 $PY bench/e2e_client.py --url "http://127.0.0.1:$PORT" --token "$RS_API_TOKEN"
 
 # The trainer is done; stopped, it trains nothing the fuzzer queues and leaves the cores to the rest.
-kill "${PIDS[1]}" && wait "${PIDS[1]}" 2>/dev/null || true
+kill "$TRAINER_PID" && wait "$TRAINER_PID" 2>/dev/null || true
 
 echo "e2e: an A/B experiment between two cascades on gunicorn and PostgreSQL"
 $PY bench/experiment_split.py --url "http://127.0.0.1:$PORT" --token "$RS_API_TOKEN" --sessions 400 --stop
