@@ -10,7 +10,6 @@ strictly higher); prints Recall@20, MRR@20 and training seconds.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import sys
 import time
@@ -22,6 +21,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from rsc15 import CUTOFF, DEFAULT_DATA, FILES, read_clicks  # noqa: E402
+
 from recommendations.algorithms.base import SessionData  # noqa: E402
 from recommendations.algorithms.gru4rec import GRU4RecModel, GRU4RecParams  # noqa: E402
 
@@ -30,26 +31,11 @@ try:  # the team's shared metric code, when present
 except ImportError:
     evaluation = None
 
-DEFAULT_DATA = Path("/work/shared/data/rsc15-100k")
-CUTOFF = 20
-FILES = {
-    "test": ("yoochoose-clicks-100k_train_full.txt", "yoochoose-clicks-100k_test.txt"),
-    "valid": ("yoochoose-clicks-100k_train_tr.txt", "yoochoose-clicks-100k_train_valid.txt"),
-}
-
 
 def read_sessions(path: Path) -> tuple[list[list[str]], list[float]]:
     """Sessions (item ids in time order) and their start times; rows are grouped by session."""
-    sessions: dict[str, list[tuple[float, str]]] = {}
-    with path.open(newline="") as handle:
-        for row in csv.DictReader(handle, delimiter="\t"):
-            sessions.setdefault(row["SessionId"], []).append((float(row["Time"]), row["ItemId"]))
-    items, starts = [], []
-    for clicks in sessions.values():
-        clicks.sort(key=lambda click: click[0])  # stable: equal times keep file order
-        items.append([item for _, item in clicks])
-        starts.append(clicks[0][0])
-    return items, starts
+    sessions = read_clicks(path).values()
+    return [[item for _, item in clicks] for clicks in sessions], [clicks[0][0] for clicks in sessions]
 
 
 def ranks_metrics(ranks: np.ndarray) -> tuple[float, float]:

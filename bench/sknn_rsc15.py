@@ -22,7 +22,6 @@ current item excluded from the list, as a product detail page does.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import sys
 import time
@@ -32,6 +31,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rsc15 import CUTOFF, DEFAULT_DATA, FILES, read_clicks  # noqa: E402
 
 from recommendations.algorithms import evaluation  # noqa: E402
 from recommendations.algorithms.base import Catalogue, PredictContext, RecommendationType  # noqa: E402
@@ -44,26 +45,15 @@ from recommendations.algorithms.sknn import (  # noqa: E402
     SKNNParams,
 )
 
-DEFAULT_DATA = Path("/work/shared/data/rsc15-100k")
-CUTOFF = 20
-FILES = {
-    "test": ("yoochoose-clicks-100k_train_full.txt", "yoochoose-clicks-100k_test.txt"),
-    "valid": ("yoochoose-clicks-100k_train_tr.txt", "yoochoose-clicks-100k_train_valid.txt"),
-}
-
 
 def read_sessions(path: Path) -> SKNNData:
     """Sessions in file order, clicks in time order, each with the time of its last click."""
-    clicks: dict[str, list[tuple[float, str]]] = {}
-    with path.open(newline="") as handle:
-        for row in csv.DictReader(handle, delimiter="\t"):
-            clicks.setdefault(row["SessionId"], []).append((float(row["Time"]), row["ItemId"]))
-    sessions, times = [], []
-    for session in clicks.values():
-        session.sort(key=lambda click: click[0])  # stable: equal times keep file order
-        sessions.append([item for _, item in session])
-        times.append(session[-1][0])
-    return SKNNData(session_ids=list(clicks), sessions=sessions, times=np.asarray(times))
+    clicks = read_clicks(path)
+    return SKNNData(
+        session_ids=list(clicks),
+        sessions=[[item for _, item in session] for session in clicks.values()],
+        times=np.asarray([session[-1][0] for session in clicks.values()]),
+    )
 
 
 def expected_hit_and_reciprocal(higher: int, ties: int) -> tuple[float, float]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 
 # A DRF validation error: field → messages; for a batch, index → such an object; for a
 # malformed body or a request Django refuses, `detail` → message.
@@ -43,6 +43,16 @@ def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
 
 
 API_ERRORS = (400, 401, 413, 503)
+
+
+def api_operation(operation_id: str, *, request: Any, answer: Any, description: str):
+    """`extend_schema` of a POST operation of the API: `answer` on 200 (described by
+    `description`) and the API's error answers."""
+    return extend_schema(
+        operation_id=operation_id,
+        request=request,
+        responses={200: OpenApiResponse(answer, description=description), **error_responses(*API_ERRORS)},
+    )
 
 
 class SessionIdFieldExtension(OpenApiSerializerFieldExtension):

@@ -8,12 +8,13 @@ carries its own `create_at` (imported history) is stored once: sending it again 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import connections, transaction
 
+from core.bulk import chunks, last_by_key, upsert_keeping_unsent_timestamps
 from core.databases import database_for_app
 from feedback.models import (
     EventBase,
@@ -70,11 +71,6 @@ def _chunk_size() -> int:
     return min(limit - 10, 5000) if limit else 5000
 
 
-def _chunks(values: Sequence, size: int) -> Iterable[Sequence]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
 def _without_stored_history(model: type[EventBase], events: Sequence[EventData]) -> list[EventData]:
     """Drop events with their own `create_at` that are already stored (or repeated in the
     batch): imported history may be sent again without being counted twice."""
@@ -84,7 +80,7 @@ def _without_stored_history(model: type[EventBase], events: Sequence[EventData])
     stored: set[tuple[str | None, str, datetime]] = set()
     since = min(e.create_at for e in historic)
     sessions = list({e.session_id for e in historic if e.session_id is not None})
-    for chunk in _chunks(sessions, _chunk_size()):
+    for chunk in chunks(sessions, _chunk_size()):
         stored.update(
             model.objects.using(DATABASE)
             .filter(session_id__in=chunk, create_at__gte=since)
@@ -93,7 +89,7 @@ def _without_stored_history(model: type[EventBase], events: Sequence[EventData])
     anonymous = {(e.product_variant_sku, e.create_at) for e in historic if e.session_id is None}
     if anonymous:
         skus = list({sku for sku, _ in anonymous})
-        for chunk in _chunks(skus, _chunk_size()):
+        for chunk in chunks(skus, _chunk_size()):
             stored.update(
                 model.objects.using(DATABASE)
                 .filter(session_id__isnull=True, product_variant_sku__in=chunk, create_at__gte=since)
@@ -154,7 +150,7 @@ def _sessions_append_postgresql(ordered: Sequence[tuple[str, _SessionChange]]) -
     table = connection.ops.quote_name(Session._meta.db_table)
     per_statement = BATCH_SIZE
     with connection.cursor() as cursor:
-        for chunk in _chunks(ordered, per_statement):
+        for chunk in chunks(ordered, per_statement):
             values = ", ".join(["(%s, %s, %s::jsonb, %s, %s)"] * len(chunk))
             params: list[object] = []
             for session_id, change in chunk:
@@ -175,7 +171,7 @@ def _sessions_append_portable(ordered: Sequence[tuple[str, _SessionChange]]) -> 
     manager = Session.objects.using(DATABASE)
     stored: dict[str, Session] = {}
     session_ids = [session_id for session_id, _ in ordered]
-    for chunk in _chunks(session_ids, _chunk_size()):
+    for chunk in chunks(session_ids, _chunk_size()):
         stored.update((s.id, s) for s in manager.select_for_update().filter(id__in=chunk).order_by("id"))
     rows: list[Session] = []
     for session_id, change in ordered:
@@ -218,7 +214,7 @@ def _insert_rows(model: type[EventBase], columns: Sequence[str], rows: Sequence[
     placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
     per_statement = max(1, min(BATCH_SIZE, (connection.features.max_query_params or 65535) // len(fields)))
     with connection.cursor() as cursor:
-        for chunk in _chunks(rows, per_statement):
+        for chunk in chunks(rows, per_statement):
             cursor.execute(head + ", ".join([placeholder] * len(chunk)), [value for row in chunk for value in row])
 
 
@@ -278,14 +274,10 @@ def recommendation_view_create_many(*, events: Sequence[EventData]) -> int:
 def review_upsert_many(*, reviews: Sequence[ReviewData]) -> int:
     """Store reviews by their client-given id: a review sent again replaces the stored one
     (its timestamps are kept unless the client sends them)."""
-    latest: dict[int, ReviewData] = {}
-    for review in reviews:
-        latest[review.id] = review
+    latest = last_by_key(reviews, "id")
     # A timestamp the client did not send is set on insert and kept when the review is re-sent.
-    groups: dict[tuple[str, ...], list[Review]] = {}
-    for r in latest.values():
-        sent = tuple(name for name in ("create_at", "update_at") if getattr(r, name) is not None)
-        groups.setdefault(sent, []).append(
+    rows = [
+        (
             Review(
                 id=r.id,
                 session_id=r.session_id,
@@ -295,17 +287,19 @@ def review_upsert_many(*, reviews: Sequence[ReviewData]) -> int:
                 rating=r.rating,
                 create_at=r.create_at or r.received_at,
                 update_at=r.update_at or r.create_at or r.received_at,
-            )
+            ),
+            r,
         )
-    fields = ["session_id", "user_id", "product_id", "product_variant_sku", "rating"]
-    for sent, rows in groups.items():
-        Review.objects.using(DATABASE).bulk_create(
-            rows,
-            batch_size=BATCH_SIZE,
-            update_conflicts=True,
-            unique_fields=["id"],
-            update_fields=[*fields, *sent],
-        )
+        for r in latest
+    ]
+    upsert_keeping_unsent_timestamps(
+        Review,
+        rows,
+        using=DATABASE,
+        key="id",
+        fields=["session_id", "user_id", "product_id", "product_variant_sku", "rating"],
+        batch_size=BATCH_SIZE,
+    )
     session_events = [
         EventData(
             session_id=r.session_id,
@@ -315,7 +309,7 @@ def review_upsert_many(*, reviews: Sequence[ReviewData]) -> int:
             received_at=r.received_at,
             create_at=r.create_at,
         )
-        for r in latest.values()
+        for r in latest
         if r.session_id
     ]
     _sessions_record(session_events, append_visits=False)

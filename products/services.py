@@ -17,6 +17,7 @@ from uuid import UUID
 
 from django.db import connections, models, transaction
 
+from core.bulk import chunks, last_by_key, upsert_keeping_unsent_timestamps
 from core.databases import database_for_app
 from core.exceptions import ApplicationError
 from products.models import (
@@ -162,14 +163,6 @@ class CategoryCycleError(ApplicationError):
 # --- helpers ---------------------------------------------------------------------------
 
 
-def _last_by_key(items: Iterable, key: str) -> list:
-    """One item per key, the last one sent, in order of first appearance."""
-    latest: dict = {}
-    for item in items:
-        latest[getattr(item, key)] = item
-    return list(latest.values())
-
-
 def _upsert(
     model: type[models.Model],
     rows: Sequence[tuple[models.Model, Timestamps | None]],
@@ -177,26 +170,7 @@ def _upsert(
     key: str,
     fields: Sequence[str],
 ) -> None:
-    """Insert or update `rows` on `key`. `fields` are always updated; `create_at`/`update_at`
-    only when the client sent them (rows are grouped by which ones it sent)."""
-    groups: dict[tuple[str, ...], list[models.Model]] = {}
-    for instance, timestamps in rows:
-        sent: tuple[str, ...] = ()
-        if timestamps is not None:
-            sent = tuple(name for name in ("create_at", "update_at") if getattr(timestamps, name) is not None)
-        groups.setdefault(sent, []).append(instance)
-    for sent, instances in groups.items():
-        update_fields = [*fields, *sent]
-        if not update_fields:
-            model.objects.using(DATABASE).bulk_create(instances, batch_size=BATCH_SIZE, ignore_conflicts=True)
-            continue
-        model.objects.using(DATABASE).bulk_create(
-            instances,
-            batch_size=BATCH_SIZE,
-            update_conflicts=True,
-            unique_fields=[key],
-            update_fields=update_fields,
-        )
+    upsert_keeping_unsent_timestamps(model, rows, using=DATABASE, key=key, fields=fields, batch_size=BATCH_SIZE)
 
 
 def _time_fields(timestamps: Timestamps) -> dict[str, datetime]:
@@ -207,8 +181,7 @@ def _time_fields(timestamps: Timestamps) -> dict[str, datetime]:
 
 
 def _chunks(values: Sequence, size: int = BATCH_SIZE) -> Iterable[Sequence]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
+    return chunks(values, size)
 
 
 def _replace_links(
@@ -244,7 +217,7 @@ def attribute_type_upsert_many(*, attribute_types: Sequence[AttributeTypeData]) 
     """Base attribute types and extension attribute types, each upserted by id in its own table."""
     stored = 0
     for model, is_extension in ((AttributeType, False), (ExtensionAttributeType, True)):
-        items = _last_by_key([i for i in attribute_types if i.is_extension == is_extension], "id")
+        items = last_by_key([i for i in attribute_types if i.is_extension == is_extension], "id")
         rows = [
             (model(id=i.id, type=i.type, type_name=i.type_name, unit=i.unit, deleted=i.deleted), None) for i in items
         ]
@@ -256,7 +229,7 @@ def attribute_type_upsert_many(*, attribute_types: Sequence[AttributeTypeData]) 
 @transaction.atomic(using=DATABASE, savepoint=False)
 def attribute_upsert_many(*, attributes: Sequence[AttributeData]) -> int:
     """`numeric_value` is the raw value read as a number, or null when it is not one."""
-    items = _last_by_key(attributes, "id")
+    items = last_by_key(attributes, "id")
     rows = [
         (
             Attribute(
@@ -278,7 +251,7 @@ def attribute_upsert_many(*, attributes: Sequence[AttributeData]) -> int:
 @transaction.atomic(using=DATABASE, savepoint=False)
 def product_type_upsert_many(*, product_types: Sequence[ProductTypeData]) -> int:
     """Upsert product types; a type that lists `attribute_type_ids` gets exactly those links."""
-    items = _last_by_key(product_types, "id")
+    items = last_by_key(product_types, "id")
     rows = [
         (ProductType(id=i.id, name=i.name, deleted=i.deleted, **_time_fields(i.timestamps)), i.timestamps)
         for i in items
@@ -296,7 +269,7 @@ def product_type_upsert_many(*, product_types: Sequence[ProductTypeData]) -> int
 @transaction.atomic(using=DATABASE, savepoint=False)
 def product_variant_upsert_many(*, product_variants: Sequence[ProductVariantData]) -> int:
     """Upsert variants by SKU; a variant that lists `attribute_ids` gets exactly those links."""
-    items = _last_by_key(product_variants, "sku")
+    items = last_by_key(product_variants, "sku")
     rows = [
         (
             ProductVariant(
@@ -358,7 +331,7 @@ def _translation_row(item: ProductTranslationData, product_id: int) -> ProductTr
 @transaction.atomic(using=DATABASE, savepoint=False)
 def product_translation_upsert_many(*, translations: Sequence[ProductTranslationData]) -> int:
     """Upsert translations sent on their own; each names its `product_id`."""
-    items = _last_by_key(translations, "id")
+    items = last_by_key(translations, "id")
     rows = [(_translation_row(i, i.product_id), None) for i in items]
     _upsert(ProductTranslation, rows, key="id", fields=_TRANSLATION_FIELDS)
     return len(items)
@@ -369,7 +342,7 @@ def product_upsert_many(*, products: Sequence[ProductData]) -> int:
     """Upsert products. A product that lists `variant_skus` gets exactly those variants; one
     that lists `translations` gets them stored, and its stored translations missing from the
     list are marked deleted (the backend always sends all of them)."""
-    items = _last_by_key(products, "id")
+    items = last_by_key(products, "id")
     rows = [
         (
             Product(
@@ -393,7 +366,7 @@ def product_upsert_many(*, products: Sequence[ProductData]) -> int:
     )
 
     with_translations = [i for i in items if i.translations is not None]
-    translations = _last_by_key(
+    translations = last_by_key(
         (_translation_row(t, product.id) for product in with_translations for t in product.translations), "id"
     )
     _upsert(ProductTranslation, [(t, None) for t in translations], key="id", fields=_TRANSLATION_FIELDS)
@@ -407,7 +380,7 @@ def product_upsert_many(*, products: Sequence[ProductData]) -> int:
 
 @transaction.atomic(using=DATABASE, savepoint=False)
 def product_price_upsert_many(*, prices: Sequence[ProductPriceData]) -> int:
-    items = _last_by_key(prices, "id")
+    items = last_by_key(prices, "id")
     rows = [
         (
             ProductPrice(
@@ -430,7 +403,7 @@ def product_price_upsert_many(*, prices: Sequence[ProductPriceData]) -> int:
 def order_upsert_many(*, orders: Sequence[OrderData]) -> int:
     """Upsert orders by token; an order sent again has its lines replaced, never duplicated.
     A SKU listed twice in one order becomes one line with the quantities summed."""
-    items = _last_by_key(orders, "token")
+    items = last_by_key(orders, "token")
     rows = [
         (
             Order(
@@ -470,7 +443,7 @@ def category_upsert_many(*, categories: Sequence[CategoryData]) -> int:
     closure and recomputed. Moving a category recomputes its whole subtree. Raises
     `CategoryCycleError` (nothing stored, as the caller's transaction rolls back) when the
     links would make a category its own ancestor."""
-    items = _last_by_key(categories, "id")
+    items = last_by_key(categories, "id")
     for item in items:
         if item.parent_id == item.id:
             raise CategoryCycleError([item.id])

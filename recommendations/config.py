@@ -466,16 +466,25 @@ def _name_errors(raw: Any, what: str) -> list[str]:
     return []
 
 
-def _arm(raw: Any, path: str, base: RecommenderConfig, errors: dict[str, list[str]]) -> ExperimentArm | None:
+def _named_object(raw: Any, path: str, what: str, fields: tuple[str, ...], errors: dict[str, list[str]]) -> bool:
+    """Whether `raw` is an object (an arm or an experiment); records its unknown fields and a
+    bad `name` (the first of `fields`) in `errors`."""
+    listed = f"{', '.join(fields[:-1])} and {fields[-1]}"
     if not isinstance(raw, dict):
-        errors.setdefault(path, []).append("Must be an object with name, weight and overrides.")
-        return None
+        errors.setdefault(path, []).append(f"Must be an object with {listed}.")
+        return False
     for key in raw:
-        if key not in ("name", "weight", "overrides"):
-            errors.setdefault(f"{path}.{key}", []).append("Unknown field; an arm has name, weight and overrides.")
-    name = raw.get("name")
-    for message in _name_errors(name, "arm"):
+        if key not in fields:
+            errors.setdefault(f"{path}.{key}", []).append(f"Unknown field; an {what} has {listed}.")
+    for message in _name_errors(raw.get("name"), what):
         errors.setdefault(f"{path}.name", []).append(message)
+    return True
+
+
+def _arm(raw: Any, path: str, base: RecommenderConfig, errors: dict[str, list[str]]) -> ExperimentArm | None:
+    if not _named_object(raw, path, "arm", ("name", "weight", "overrides"), errors):
+        return None
+    name = raw.get("name")
     weight = raw.get("weight", 1.0)
     low, high = ARM_WEIGHT_BOUNDS
     is_number = isinstance(weight, int | float) and not isinstance(weight, bool) and math.isfinite(weight)
@@ -509,15 +518,9 @@ def _arm(raw: Any, path: str, base: RecommenderConfig, errors: dict[str, list[st
 
 
 def _experiment(raw: Any, path: str, base: RecommenderConfig, errors: dict[str, list[str]]) -> Experiment | None:
-    if not isinstance(raw, dict):
-        errors.setdefault(path, []).append("Must be an object with name, active and arms.")
+    if not _named_object(raw, path, "experiment", ("name", "active", "arms"), errors):
         return None
-    for key in raw:
-        if key not in ("name", "active", "arms"):
-            errors.setdefault(f"{path}.{key}", []).append("Unknown field; an experiment has name, active and arms.")
     name = raw.get("name")
-    for message in _name_errors(name, "experiment"):
-        errors.setdefault(f"{path}.name", []).append(message)
     active = raw.get("active", True)
     if not isinstance(active, bool):
         errors.setdefault(f"{path}.active", []).append("Must be true or false.")

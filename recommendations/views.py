@@ -2,52 +2,43 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.auth import TokenProtectedMixin
-from core.openapi import API_ERRORS, error_responses
+from core.openapi import api_operation
 from core.parsers import BoundedJSONParser
 from recommendations.openapi import PREDICT_ANSWER, PRODUCT_POSITIONS_ANSWER
-from recommendations.pipeline import prediction_run
+from recommendations.pipeline import PredictionAnswer, prediction_run
 from recommendations.serializers import PredictRequestSerializer, ProductPositionsRequestSerializer
 
 
-class PredictApi(TokenProtectedMixin, APIView):
-    """`POST /predict`: the ranked variants, each with the `rs_info` the storefront echoes back."""
-
+class _PredictionApi(TokenProtectedMixin, APIView):
     parser_classes = [BoundedJSONParser]
 
-    @extend_schema(
-        operation_id="predict",
-        request=PredictRequestSerializer,
-        responses={
-            200: OpenApiResponse(PREDICT_ANSWER, description="Recommendations."),
-            **error_responses(*API_ERRORS),
-        },
-    )
-    def post(self, request):
-        serializer = PredictRequestSerializer(data=request.data)
+    def _prediction(self, request, request_serializer: type) -> PredictionAnswer:
+        serializer = request_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return Response(prediction_run(serializer.to_request()).rs_items())
+        return prediction_run(serializer.to_request())
 
 
-class ProductPositionsApi(TokenProtectedMixin, APIView):
+class PredictApi(_PredictionApi):
+    """`POST /predict`: the ranked variants, each with the `rs_info` the storefront echoes back."""
+
+    @api_operation("predict", request=PredictRequestSerializer, answer=PREDICT_ANSWER, description="Recommendations.")
+    def post(self, request):
+        return Response(self._prediction(request, PredictRequestSerializer).rs_items())
+
+
+class ProductPositionsApi(_PredictionApi):
     """`POST /predict/product_positions`: `{product id: position}` for every product of the
     category and its sub-categories, best first."""
 
-    parser_classes = [BoundedJSONParser]
-
-    @extend_schema(
-        operation_id="predict_product_positions",
+    @api_operation(
+        "predict_product_positions",
         request=ProductPositionsRequestSerializer,
-        responses={
-            200: OpenApiResponse(PRODUCT_POSITIONS_ANSWER, description="Product positions."),
-            **error_responses(*API_ERRORS),
-        },
+        answer=PRODUCT_POSITIONS_ANSWER,
+        description="Product positions.",
     )
     def post(self, request):
-        serializer = ProductPositionsRequestSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        return Response(prediction_run(serializer.to_request()).product_positions)
+        return Response(self._prediction(request, ProductPositionsRequestSerializer).product_positions)

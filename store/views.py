@@ -5,14 +5,13 @@ from __future__ import annotations
 import logging
 import time
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import metrics
 from core.auth import TokenProtectedMixin
-from core.openapi import API_ERRORS, error_responses
+from core.openapi import api_operation
 from core.parsers import BoundedJSONParser
 from store.openapi import STORE_ANSWER, STORE_OBJECT, STORE_OBJECTS
 from store.services import StoreValidationError, store_objects
@@ -48,11 +47,7 @@ class StoreObjectApi(_StoreApi):
     """`POST /store_object`: one JSON object with a `_model_class`; a bad one answers 400 with
     its `{field: [messages]}`."""
 
-    @extend_schema(
-        operation_id="store_object",
-        request=STORE_OBJECT,
-        responses={200: OpenApiResponse(STORE_ANSWER, description="Stored."), **error_responses(*API_ERRORS)},
-    )
+    @api_operation("store_object", request=STORE_OBJECT, answer=STORE_ANSWER, description="Stored.")
     def post(self, request):
         if not isinstance(request.data, dict):
             raise ValidationError({"non_field_errors": ["Expected a JSON object."]})
@@ -66,14 +61,7 @@ class StoreObjectsApi(_StoreApi):
     """`POST /store_objects`: a JSON array of such objects, stored all or nothing; a bad batch
     answers 400 with `{index: {field: [messages]}}` for every bad element."""
 
-    @extend_schema(
-        operation_id="store_objects",
-        request=STORE_OBJECTS,
-        responses={
-            200: OpenApiResponse(STORE_ANSWER, description="Every object stored."),
-            **error_responses(*API_ERRORS),
-        },
-    )
+    @api_operation("store_objects", request=STORE_OBJECTS, answer=STORE_ANSWER, description="Every object stored.")
     def post(self, request):
         if not isinstance(request.data, list):
             raise ValidationError({"non_field_errors": ["Expected a JSON array of objects."]})

@@ -6,6 +6,7 @@ import datetime
 import itertools
 
 from feedback.models import PredictionResult, ProductDetailEnter, RecommendationView
+from recommendations.tests.factories import make_catalogue
 
 T0 = datetime.datetime(2024, 3, 10, 12, 0, tzinfo=datetime.UTC)
 _counter = itertools.count()
@@ -82,3 +83,20 @@ def recommendation_view(
         position=0,
         create_at=create_at or at(),
     )
+
+
+def original_scenario() -> None:
+    """The original monitoring test's data: 4 variants, 4 predictions (3 scored by similarity),
+    then 3 product views, 2 of them attributed to similarity at position 0."""
+    make_catalogue({str(i): {} for i in range(4)})
+    prediction(["1", "2"], session="1", scoring="similarity", type="CART", create_at=at(-4), durations=(0.1, 0.2, 0.3))
+    prediction(["2", "3"], session="1", scoring="similarity", type="CART", create_at=at(-3), durations=(0.1, 0.4, 0.3))
+    prediction(
+        ["1", "2"], session="1", scoring="selection", retrieval="similarity", type="PRODUCT_DETAIL", create_at=at(-2)
+    )
+    prediction(
+        ["3"], session="2", scoring="similarity", retrieval="similarity", type="PRODUCT_DETAIL", create_at=at(-1)
+    )
+    click("1", session="1", model="similarity", type="CART", position=0, create_at=at(0))
+    enter("2", session="2", create_at=at(0))
+    click("1", session="2", model="similarity", type="PRODUCT_DETAIL", position=0, create_at=at(0))

@@ -6,9 +6,8 @@ from rest_framework.test import APIClient
 
 from conftest import ALL_DATABASES
 from modelstore.models import LatestIdentifier, TrainingFinished, TrainingStarted, TrainingStatistics
-from monitoring.tests.factories import at, click, enter, prediction
+from monitoring.tests.factories import at, original_scenario
 from recommendations.services import config_version_create
-from recommendations.tests.factories import make_catalogue
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -33,21 +32,6 @@ PERFORMANCE_KEYS = {
 
 def _get(path, params=None, **headers):
     return APIClient().get(path, params or {}, **headers)
-
-
-def _original_scenario():
-    make_catalogue({str(i): {} for i in range(4)})
-    prediction(["1", "2"], session="1", scoring="similarity", type="CART", create_at=at(-4), durations=(0.1, 0.2, 0.3))
-    prediction(["2", "3"], session="1", scoring="similarity", type="CART", create_at=at(-3), durations=(0.1, 0.4, 0.3))
-    prediction(
-        ["1", "2"], session="1", scoring="selection", retrieval="similarity", type="PRODUCT_DETAIL", create_at=at(-2)
-    )
-    prediction(
-        ["3"], session="2", scoring="similarity", retrieval="similarity", type="PRODUCT_DETAIL", create_at=at(-1)
-    )
-    click("1", session="1", model="similarity", type="CART", position=0, create_at=at(0))
-    enter("2", session="2", create_at=at(0))
-    click("1", session="2", model="similarity", type="PRODUCT_DETAIL", position=0, create_at=at(0))
 
 
 def test_configuration_has_the_contract_shape():
@@ -106,7 +90,7 @@ def test_configuration_has_the_contract_shape():
 
 
 def test_performance_has_the_contract_shape_and_the_corrected_values():
-    _original_scenario()
+    original_scenario()
 
     response = _get("/dashboard/performance", RANGE)
 
@@ -177,7 +161,7 @@ def test_training_has_the_contract_shape():
 
 
 def test_dashboard_answers_everything_in_one_body():
-    _original_scenario()
+    original_scenario()
 
     response = _get("/dashboard", RANGE)
 
@@ -205,7 +189,7 @@ def test_dashboard_answers_everything_in_one_body():
     ],
 )
 def test_dates_in_iso_8601(date_from, date_to, predictions):
-    _original_scenario()
+    original_scenario()
 
     response = _get("/dashboard/performance", {"date_from": date_from, "date_to": date_to})
 

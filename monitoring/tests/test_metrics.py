@@ -9,7 +9,7 @@ import pytest
 from conftest import ALL_DATABASES
 from modelstore.models import TrainingFinished, TrainingStarted, TrainingStatistics
 from monitoring.selectors import DateRange, percentile, performance_report, training_history, training_report
-from monitoring.tests.factories import at, click, enter, prediction, recommendation_view
+from monitoring.tests.factories import at, click, enter, original_scenario, prediction, recommendation_view
 from recommendations.tests.factories import make_catalogue
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
@@ -24,18 +24,7 @@ def _catalogue(count: int = 4, **overrides) -> None:
 def test_original_monitoring_scenario_under_the_corrected_definitions():
     # Given the original test's data: 4 variants, 4 predictions (3 scored by similarity), then 3
     # product views, 2 of them attributed to similarity at position 0.
-    _catalogue(4)
-    prediction(["1", "2"], session="1", scoring="similarity", retrieval="selection", type="CART", create_at=at(-4))
-    prediction(["2", "3"], session="1", scoring="similarity", retrieval="selection", type="CART", create_at=at(-3))
-    prediction(
-        ["1", "2"], session="1", scoring="selection", retrieval="similarity", type="PRODUCT_DETAIL", create_at=at(-2)
-    )
-    prediction(
-        ["3"], session="2", scoring="similarity", retrieval="similarity", type="PRODUCT_DETAIL", create_at=at(-1)
-    )
-    click("1", session="1", model="similarity", type="CART", position=0, create_at=at(0))
-    enter("2", session="2", create_at=at(0))
-    click("1", session="2", model="similarity", type="PRODUCT_DETAIL", position=0, create_at=at(0))
+    original_scenario()
 
     # When
     report = performance_report(date_range=DateRange(start=at(-2 * 60), end=at(1)))

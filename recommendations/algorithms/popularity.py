@@ -11,9 +11,7 @@ from datetime import datetime
 import numpy as np
 
 from .base import Catalogue, PredictContext, option, serves_all_retrieval, serves_all_scoring
-from .ranking import catalogue_index, ranked
-from .selection import sampling_tiers
-from .stateless import StatelessModel
+from .selection import WeightDrawnModel
 
 SECONDS_PER_DAY = 86_400.0
 
@@ -75,7 +73,7 @@ class PopularityOptions:
     )
 
 
-class PopularityModel(StatelessModel):
+class PopularityModel(WeightDrawnModel):
     name = "popularity"
     title = "Popularity"
     description = "Best-selling variants, sampled in proportion to units ordered; scoring by units ordered."
@@ -87,18 +85,6 @@ class PopularityModel(StatelessModel):
         # Without a single sale the model is a worse dummy; let the cascade move on.
         return bool(np.any(context.catalogue.popularity > 0))
 
-    def sampling_tiers(self, catalogue: Catalogue) -> tuple[np.ndarray, np.ndarray]:
+    def weights(self, catalogue: Catalogue) -> np.ndarray:
         # Never-sold items (popularity 0) come after sold ones, in-stock before out-of-stock.
-        popularity = catalogue.popularity
-        return sampling_tiers(catalogue.is_available, catalogue.in_stock, popularity), popularity
-
-    def retrieve(self, context: PredictContext, n: int) -> list[str]:
-        return self.draw(context, n)
-
-    def score_rows(self, context: PredictContext, rows: np.ndarray) -> np.ndarray:
-        return np.asarray(context.catalogue.popularity[rows], dtype=np.float64)
-
-    def score(self, context: PredictContext, candidates: Sequence[str]) -> list[tuple[str, float]]:
-        index = catalogue_index(context.catalogue)
-        popularity = context.catalogue.popularity
-        return ranked(candidates, {sku: float(popularity[index[sku]]) for sku in candidates if sku in index})
+        return catalogue.popularity

@@ -26,24 +26,35 @@ def sampling_tiers(returnable: np.ndarray, in_stock: np.ndarray, weights: np.nda
     return np.where(returnable, tiers, -1)
 
 
-class SelectionModel(StatelessModel):
-    name = "selection"
-    title = "Selection"
-    description = "Random variants drawn in proportion to their recommendation weight; scoring by that weight."
-    supports = serves_all_retrieval() | serves_all_scoring()
-    colour = "#0ea5e9"
+class WeightDrawnModel(StatelessModel):
+    """Retrieval draws in proportion to a per-row catalogue weight (`weights`), tier by tier;
+    scoring is that weight."""
+
+    def weights(self, catalogue: Catalogue) -> np.ndarray:
+        raise NotImplementedError
 
     def sampling_tiers(self, catalogue: Catalogue) -> tuple[np.ndarray, np.ndarray]:
-        weights = catalogue.recommendation_weight
+        weights = self.weights(catalogue)
         return sampling_tiers(catalogue.is_available, catalogue.in_stock, weights), weights
 
     def retrieve(self, context: PredictContext, n: int) -> list[str]:
         return self.draw(context, n)
 
     def score_rows(self, context: PredictContext, rows: np.ndarray) -> np.ndarray:
-        return np.asarray(context.catalogue.recommendation_weight[rows], dtype=np.float64)
+        return np.asarray(self.weights(context.catalogue)[rows], dtype=np.float64)
 
     def score(self, context: PredictContext, candidates: Sequence[str]) -> list[tuple[str, float]]:
         index = catalogue_index(context.catalogue)
-        weights = context.catalogue.recommendation_weight
+        weights = self.weights(context.catalogue)
         return ranked(candidates, {sku: float(weights[index[sku]]) for sku in candidates if sku in index})
+
+
+class SelectionModel(WeightDrawnModel):
+    name = "selection"
+    title = "Selection"
+    description = "Random variants drawn in proportion to their recommendation weight; scoring by that weight."
+    supports = serves_all_retrieval() | serves_all_scoring()
+    colour = "#0ea5e9"
+
+    def weights(self, catalogue: Catalogue) -> np.ndarray:
+        return catalogue.recommendation_weight

@@ -22,6 +22,11 @@ from products.models import (
     ProductVariant,
 )
 from products.revision import catalogue_revision_bump
+from recommendations.services import config_version_create
+from recommendations.training.services import model_train
+
+# The smallest GRU4Rec that trains in a test: one epoch of an 8-unit network on batches of 8.
+TINY_GRU4REC = {"numEpochsOptions": [1], "hiddenSizeOptions": [8], "batchSizeOptions": [8], "eventsMultiplier": 1}
 
 
 def make_catalogue(
@@ -112,3 +117,10 @@ def make_reviews(reviews: list[tuple[str, str, int]]) -> None:
         Review(id=i + 1, user_id=user, session_id=user, product_variant_sku=sku, rating=rating)
         for i, (user, sku, rating) in enumerate(reviews)
     )
+
+
+def train_tiny_gru4rec(sessions: dict[str, list[str]]) -> None:
+    """Store `sessions`, make TINY_GRU4REC the GRU4Rec config and train it to completion."""
+    make_sessions(sessions)
+    config_version_create(payload={"gru4recConfig": TINY_GRU4REC})
+    assert model_train(model_name="gru4rec").outcome == "COMPLETED"

@@ -11,7 +11,7 @@ from recommendations.algorithms.popularity import PopularityModel
 from recommendations.algorithms.selection import SelectionModel
 from recommendations.pipeline import diversity_order
 from recommendations.services import config_version_create
-from recommendations.tests.factories import make_catalogue, make_orders, make_sessions
+from recommendations.tests.factories import make_catalogue, make_orders, make_sessions, train_tiny_gru4rec
 from recommendations.training.services import model_train
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
@@ -128,18 +128,7 @@ def test_when_every_model_raises_dummy_still_answers(recommendation_type, monkey
 @pytest.mark.parametrize("recommendation_type", TYPES)
 def test_gru4rec_serves_only_sessions_with_history(recommendation_type):
     _shop()
-    make_sessions({f"t{n}": [f"v{(n + k) % 12}" for k in range(6)] for n in range(60)})
-    config_version_create(
-        payload={
-            "gru4recConfig": {
-                "numEpochsOptions": [1],
-                "hiddenSizeOptions": [8],
-                "batchSizeOptions": [8],
-                "eventsMultiplier": 1,
-            }
-        }
-    )
-    assert model_train(model_name="gru4rec").outcome == "COMPLETED"
+    train_tiny_gru4rec({f"t{n}": [f"v{(n + k) % 12}" for k in range(6)] for n in range(60)})
 
     with_history = _predict(_body(recommendation_type, session_id="t3"))
     # A product page's viewed variant is part of the session's history: here one unknown to

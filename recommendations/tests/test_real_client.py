@@ -13,7 +13,7 @@ from feedback.models import PredictionResult, ProductDetailEnter, Session
 from products.models import AttributeType, ExtensionAttributeType
 from recommendations.selectors import config_current
 from recommendations.services import config_version_create
-from recommendations.tests.factories import make_catalogue, make_orders, make_reviews, make_sessions
+from recommendations.tests.factories import make_catalogue, make_orders, make_reviews, make_sessions, train_tiny_gru4rec
 from recommendations.training.services import model_train
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
@@ -190,18 +190,7 @@ def test_a_homepage_without_a_session_is_answered():
 @pytest.mark.parametrize("placeholder", ["", "undefined"])
 def test_placeholder_session_ids_are_anonymous_and_never_pool_newcomers(placeholder):
     _shop()
-    make_sessions({f"t{n}": [f"p{(n + k) % 12}-0" for k in range(6)] for n in range(60)})
-    config_version_create(
-        payload={
-            "gru4recConfig": {
-                "numEpochsOptions": [1],
-                "hiddenSizeOptions": [8],
-                "batchSizeOptions": [8],
-                "eventsMultiplier": 1,
-            }
-        }
-    )
-    assert model_train(model_name="gru4rec").outcome == "COMPLETED"
+    train_tiny_gru4rec({f"t{n}": [f"p{(n + k) % 12}-0" for k in range(6)] for n in range(60)})
     # A first newcomer's views arrive with the placeholder...
     enter = {
         "_model_class": "ProductDetailEnter",

@@ -25,7 +25,7 @@ from modelstore.services import trainer_queue_item_create
 from products.revision import catalogue_revision_bump
 from recommendations.algorithms.base import TrainingData
 from recommendations.services import config_version_create
-from recommendations.tests.factories import make_catalogue, make_sessions
+from recommendations.tests.factories import TINY_GRU4REC, make_catalogue, make_sessions
 from recommendations.training import data as training_data
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
@@ -37,7 +37,6 @@ FOUR_VARIANTS = {
     "4": {"product": 4, "attributes": {1: 1.0, 3: 5.0}},
 }
 ITEMS = [f"i{k}" for k in range(5)]
-TINY_GRU4REC = {"numEpochsOptions": [1], "hiddenSizeOptions": [8], "batchSizeOptions": [8], "eventsMultiplier": 1}
 
 
 def run_trainer(*args: str) -> str:

@@ -4,6 +4,7 @@ that sends payloads through the store service in chunks (the same path as the st
 
 from __future__ import annotations
 
+import csv
 import functools
 import hashlib
 import uuid
@@ -13,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import TextIO
 
 from django.db import transaction
 from django.utils import timezone
@@ -67,6 +70,21 @@ class ImportReport:
         lines += [f"skipped {kind} {count}: {reason}" for kind, count, reason in self.skipped]
         lines += [f"note: {note}" for note in self.notes]
         return lines
+
+
+@contextmanager
+def open_csv_text(path: Path) -> Iterator[TextIO]:
+    """`path` opened as UTF-8 CSV text; a missing file, bytes that are not UTF-8 and malformed
+    CSV met while reading it raise `ImportFailure`."""
+    if not path.is_file():
+        raise ImportFailure(f"{path}:0", "no such file")
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            yield handle
+    except UnicodeDecodeError as error:
+        raise ImportFailure(f"{path}:?", f"not a UTF-8 text file ({error.reason})") from None
+    except csv.Error as error:
+        raise ImportFailure(f"{path}:?", f"not a CSV file ({error})") from None
 
 
 @contextmanager

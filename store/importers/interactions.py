@@ -54,6 +54,7 @@ from store.importers.common import (
     ImportReport,
     Sourced,
     chunked,
+    open_csv_text,
     parse_timestamp,
     stable_int,
     stable_token,
@@ -78,27 +79,20 @@ class Interaction:
 
 
 def _open_rows(path: Path, delimiter: str, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
-    if not path.is_file():
-        raise ImportFailure(f"{path}:0", "no such file")
-    try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            reader = csv.DictReader(handle, delimiter=delimiter)
-            if not reader.fieldnames:
-                raise ImportFailure(f"{path}:1", "the file is empty; a header is expected")
-            reader.fieldnames = [name.strip() for name in reader.fieldnames]
-            missing = [c for c in required if c not in reader.fieldnames]
-            if missing:
-                raise ImportFailure(f"{path}:1", f"the header lacks {', '.join(missing)}")
-            for row in reader:
-                if None in row or any(value is None for value in row.values()):
-                    raise ImportFailure(
-                        f"{path}:{reader.line_num}", f"expected {len(reader.fieldnames)} fields as in the header"
-                    )
-                yield reader.line_num, row
-    except UnicodeDecodeError as error:
-        raise ImportFailure(f"{path}:?", f"not a UTF-8 text file ({error.reason})") from None
-    except csv.Error as error:
-        raise ImportFailure(f"{path}:?", f"not a CSV file ({error})") from None
+    with open_csv_text(path) as handle:
+        reader = csv.DictReader(handle, delimiter=delimiter)
+        if not reader.fieldnames:
+            raise ImportFailure(f"{path}:1", "the file is empty; a header is expected")
+        reader.fieldnames = [name.strip() for name in reader.fieldnames]
+        missing = [c for c in required if c not in reader.fieldnames]
+        if missing:
+            raise ImportFailure(f"{path}:1", f"the header lacks {', '.join(missing)}")
+        for row in reader:
+            if None in row or any(value is None for value in row.values()):
+                raise ImportFailure(
+                    f"{path}:{reader.line_num}", f"expected {len(reader.fieldnames)} fields as in the header"
+                )
+            yield reader.line_num, row
 
 
 def _rating(text: str, origin: str) -> int:

@@ -38,7 +38,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from store.importers.common import ImportFailure, ImportReport, Sourced, stable_token
+from store.importers.common import ImportFailure, ImportReport, Sourced, open_csv_text, stable_token
 
 CATEGORY_FILE = "category_tree.csv"
 PROPERTY_FILES = ("item_properties_part1.csv", "item_properties_part2.csv")
@@ -83,26 +83,17 @@ def _progress_lines(path: Path, handle, show_progress: bool) -> Iterator[str]:
 
 def _rows(path: Path, header: list[str], show_progress: bool) -> Iterator[tuple[int, list[str]]]:
     """(line number, fields) of a CSV file whose first line must be `header`."""
-    if not path.is_file():
-        raise ImportFailure(f"{path}:0", "no such file")
-    try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            reader = csv.reader(_progress_lines(path, handle, show_progress))
-            first = next(reader, None)
-            if first is None or [c.strip() for c in first] != header:
-                raise ImportFailure(f"{path}:1", f"expected the header {','.join(header)}, found {first!r}")
-            for fields in reader:
-                if not fields:
-                    continue
-                if len(fields) != len(header):
-                    raise ImportFailure(
-                        f"{path}:{reader.line_num}", f"expected {len(header)} fields, found {len(fields)}"
-                    )
-                yield reader.line_num, fields
-    except UnicodeDecodeError as error:
-        raise ImportFailure(f"{path}:?", f"not a UTF-8 text file ({error.reason})") from None
-    except csv.Error as error:
-        raise ImportFailure(f"{path}:?", f"not a CSV file ({error})") from None
+    with open_csv_text(path) as handle:
+        reader = csv.reader(_progress_lines(path, handle, show_progress))
+        first = next(reader, None)
+        if first is None or [c.strip() for c in first] != header:
+            raise ImportFailure(f"{path}:1", f"expected the header {','.join(header)}, found {first!r}")
+        for fields in reader:
+            if not fields:
+                continue
+            if len(fields) != len(header):
+                raise ImportFailure(f"{path}:{reader.line_num}", f"expected {len(header)} fields, found {len(fields)}")
+            yield reader.line_num, fields
 
 
 def read_categories(directory: Path, report: ImportReport, show_progress: bool = False) -> list[Sourced]:

@@ -208,14 +208,14 @@ class Command(BaseCommand):
         # Requests are encoded before the clock starts and sent over raw keep-alive sockets: the
         # client shares the machine's cores with the server, so it must cost as little as it can.
         head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-        wire = [
-            (
-                kind,
+
+        def encoded(path: str, body: bytes) -> bytes:
+            return (
                 f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{head}Content-Length: {len(body)}\r\n\r\n".encode()
-                + body,
+                + body
             )
-            for kind, path, body in bodies
-        ]
+
+        wire = [(kind, encoded(path, body)) for kind, path, body in bodies]
 
         def worker() -> None:
             connection = _RawConnection(host, port)
@@ -225,14 +225,7 @@ class Command(BaseCommand):
                         break
                     kind, request = wire[cursor[0]]
                     cursor[0] += 1
-                began = time.perf_counter()
-                try:
-                    ok = connection.exchange(request) == 200
-                except OSError:
-                    connection.close()
-                    connection = _RawConnection(host, port)
-                    ok = False
-                elapsed = (time.perf_counter() - began) * 1000
+                ok, elapsed = connection.timed_exchange(request)
                 with lock:
                     if ok:
                         latencies[kind].append(elapsed)
@@ -240,7 +233,6 @@ class Command(BaseCommand):
                         errors[0] += 1
             connection.close()
 
-        head_line = head
         stop = threading.Event()
         stream_results: dict[str, dict] = {}
 
@@ -251,18 +243,9 @@ class Command(BaseCommand):
             next_at = time.monotonic()
             while not stop.is_set():
                 path, body = stream_bodies[sent % len(stream_bodies)]
-                request = (
-                    f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{head_line}Content-Length: {len(body)}\r\n\r\n".encode()
-                    + body
-                )
-                began = time.perf_counter()
-                try:
-                    ok = connection.exchange(request) == 200
-                except OSError:
-                    connection.close()
-                    connection = _RawConnection(host, port)
-                    ok = False
-                times.append((time.perf_counter() - began) * 1000)
+                request = encoded(path, body)
+                ok, elapsed = connection.timed_exchange(request)
+                times.append(elapsed)
                 sent += 1
                 failed += not ok
                 next_at += interval
@@ -348,6 +331,18 @@ class _RawConnection:
             self.close()
             self._connect()
         return status
+
+    def timed_exchange(self, request: bytes) -> tuple[bool, float]:
+        """(answered 200, milliseconds taken); a connection that fails is opened again and the
+        request counts as failed."""
+        began = time.perf_counter()
+        try:
+            ok = self.exchange(request) == 200
+        except OSError:
+            self.close()
+            self._connect()
+            ok = False
+        return ok, (time.perf_counter() - began) * 1000
 
     def _receive(self, store: bool = True) -> bytes:
         chunk = self.socket.recv(65536)
