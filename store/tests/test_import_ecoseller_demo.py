@@ -23,6 +23,7 @@ from products.models import (
     ProductVariant,
 )
 from store.importers.sql_dump import parse_array, parse_insert, read_dump
+from store.tests.helpers import row_counts
 
 DEMO_DIR = settings.BASE_DIR.parent / "shared" / "data" / "ecoseller-demo"
 PRODUCTS_FILE = DEMO_DIR / "mock_data_rs_products.sql"
@@ -34,20 +35,7 @@ needs_demo_files = pytest.mark.skipif(
 
 
 def _counts() -> dict[str, int]:
-    models = [
-        ProductVariant,
-        ProductPrice,
-        Order,
-        OrderProductVariant,
-        Product,
-        Attribute,
-        AttributeType,
-        CategoryAncestor,
-        ProductDetailEnter,
-        Review,
-        Session,
-    ]
-    return {model.__name__: model.objects.count() for model in models}
+    return row_counts(OrderProductVariant, Attribute, CategoryAncestor, Review)
 
 
 def _import(*arguments: str) -> str:
@@ -114,13 +102,18 @@ def test_demo_dumps_load_with_the_documented_counts_less_the_reported_skips_and_
     assert _counts() == first
 
 
+# A products dump with one variant, as the real dump writes its rows.
+ONE_VARIANT_DUMP = (
+    "INSERT INTO public.product_variant (sku,ean,weight,update_at,create_at,recommendation_weight,"
+    "stock_quantity,deleted) VALUES\n"
+    "\t ('1-en-720p','',1.0,'2023-07-17 21:26:53','2023-07-09 17:27:40',1.0,5,false);\n"
+)
+
+
 @pytest.mark.django_db(databases=ALL_DATABASES, transaction=True)
 def test_a_file_that_is_not_an_insert_dump_stops_with_its_line_and_stores_nothing(tmp_path):
     products = tmp_path / "products.sql"
-    products.write_text(
-        "INSERT INTO public.product_variant (sku,ean,weight,update_at,create_at,recommendation_weight,"
-        "stock_quantity,deleted) VALUES\n\t ('1-en-720p','',1.0,'2023-07-17 21:26:53','2023-07-09 17:27:40',1.0,5,false);\n"
-    )
+    products.write_text(ONE_VARIANT_DUMP)
     feedback = tmp_path / "feedback.csv"
     feedback.write_text("session_id,sku\n1,1-en-720p\n")
     before = _counts()
@@ -135,10 +128,8 @@ def test_a_file_that_is_not_an_insert_dump_stops_with_its_line_and_stores_nothin
 def test_a_row_the_store_rejects_stops_with_its_line_and_stores_nothing(tmp_path):
     products = tmp_path / "products.sql"
     products.write_text(
-        "INSERT INTO public.product_variant (sku,ean,weight,update_at,create_at,recommendation_weight,"
-        "stock_quantity,deleted) VALUES\n"
-        "\t ('1-en-720p','',1.0,'2023-07-17 21:26:53','2023-07-09 17:27:40',1.0,5,false);\n"
-        "INSERT INTO public.product_price (price_list_code,price,update_at,create_at,product_variant_sku,deleted) VALUES\n"
+        ONE_VARIANT_DUMP
+        + "INSERT INTO public.product_price (price_list_code,price,update_at,create_at,product_variant_sku,deleted) VALUES\n"
         "\t ('EUR_retail',17.09,'2023-07-09 17:38:10','2023-07-09 17:34:56','1-en-720p',false),\n"
         "\t ('EUR_retail','cheap','2023-07-09 17:38:11','2023-07-09 17:34:56','1-en-720p',false);\n"
     )
