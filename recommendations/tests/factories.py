@@ -28,6 +28,14 @@ from recommendations.training.services import model_train
 # The smallest GRU4Rec that trains in a test: one epoch of an 8-unit network on batches of 8.
 TINY_GRU4REC = {"numEpochsOptions": [1], "hiddenSizeOptions": [8], "batchSizeOptions": [8], "eventsMultiplier": 1}
 
+# Four variants of four products with numerical attributes: enough to train similarity.
+FOUR_VARIANTS = {
+    "1": {"product": 1, "attributes": {1: 0.0, 2: 0.0}},
+    "2": {"product": 2, "attributes": {1: 0.0, 2: 1.0}},
+    "3": {"product": 3, "attributes": {1: 1.0, 2: 0.0}},
+    "4": {"product": 4, "attributes": {1: 1.0, 3: 5.0}},
+}
+
 
 def make_catalogue(
     variants: dict[str, dict],
@@ -101,6 +109,16 @@ def make_sessions(sessions: dict[str, list[str]], *, start: datetime.datetime | 
                 )
             )
     ProductDetailEnter.objects.bulk_create(events)
+
+
+FIVE_ITEMS = [f"i{k}" for k in range(5)]
+
+
+def make_five_item_shop() -> None:
+    """FIVE_ITEMS, one product each, and 40 sessions of four views going round them: the
+    smallest shop GRU4Rec trains on."""
+    make_catalogue({sku: {"product": k} for k, sku in enumerate(FIVE_ITEMS)})
+    make_sessions({f"s{n}": [FIVE_ITEMS[(n + k) % 5] for k in range(4)] for n in range(40)})
 
 
 def make_orders(lines: list[tuple[str, str, int]]) -> None:

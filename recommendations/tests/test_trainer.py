@@ -25,18 +25,17 @@ from modelstore.services import trainer_queue_item_create
 from products.revision import catalogue_revision_bump
 from recommendations.algorithms.base import TrainingData
 from recommendations.services import config_version_create
-from recommendations.tests.factories import TINY_GRU4REC, make_catalogue, make_sessions
+from recommendations.tests.factories import (
+    FIVE_ITEMS,
+    FOUR_VARIANTS,
+    TINY_GRU4REC,
+    make_catalogue,
+    make_five_item_shop,
+    make_sessions,
+)
 from recommendations.training import data as training_data
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
-
-FOUR_VARIANTS = {
-    "1": {"product": 1, "attributes": {1: 0.0, 2: 0.0}},
-    "2": {"product": 2, "attributes": {1: 0.0, 2: 1.0}},
-    "3": {"product": 3, "attributes": {1: 1.0, 2: 0.0}},
-    "4": {"product": 4, "attributes": {1: 1.0, 3: 5.0}},
-}
-ITEMS = [f"i{k}" for k in range(5)]
 
 
 def run_trainer(*args: str) -> str:
@@ -65,8 +64,7 @@ def outcomes(model_name: str) -> list[str]:
 
 def gru4rec_shop(trainer_config: dict | None = None, **config) -> None:
     """Five items, 40 sessions of four views; only gru4rec enabled besides the untrained ones."""
-    make_catalogue({sku: {"product": k} for k, sku in enumerate(ITEMS)})
-    make_sessions({f"s{n}": [ITEMS[(n + k) % 5] for k in range(4)] for n in range(40)})
+    make_five_item_shop()
     config_version_create(
         payload={
             "gru4recConfig": TINY_GRU4REC,
@@ -328,7 +326,7 @@ def test_retraining_is_scheduled_once_enough_new_events_arrived():
     run_trainer()
     first = LatestIdentifier.objects.get(model_name="gru4rec").identifier
 
-    make_sessions({"new1": ITEMS + ITEMS[:4]}, start=timezone.now())  # 9 new views: not enough
+    make_sessions({"new1": FIVE_ITEMS + FIVE_ITEMS[:4]}, start=timezone.now())  # 9 new views: not enough
     run_trainer()
     assert LatestIdentifier.objects.get(model_name="gru4rec").identifier == first
     assert TrainerQueueItem.objects.count() == 1
@@ -350,7 +348,7 @@ def test_no_retraining_before_the_minimum_interval():
     queue("gru4rec")
     run_trainer()
 
-    make_sessions({"new": ITEMS}, start=timezone.now())
+    make_sessions({"new": FIVE_ITEMS}, start=timezone.now())
     run_trainer()
 
     assert statuses() == [("gru4rec", "COMPLETED")]

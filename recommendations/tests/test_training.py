@@ -22,19 +22,22 @@ from recommendations.algorithms.similarity import SimilarityModel
 from recommendations.artefact_store import artefact_read
 from recommendations.models import NeighbourList
 from recommendations.services import config_version_create
-from recommendations.tests.factories import make_catalogue, make_reviews, make_sessions
+from recommendations.tests.factories import (
+    FIVE_ITEMS,
+    FOUR_VARIANTS,
+    make_catalogue,
+    make_five_item_shop,
+    make_reviews,
+    make_sessions,
+)
 from recommendations.training import data as training_data
 from recommendations.training import services as training_services
 from recommendations.training.services import model_train
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
-FOUR_VARIANTS = {
-    "1": {"product": 1, "price": 100, "attributes": {1: 0.0, 2: 0.0}},
-    "2": {"product": 2, "price": 100, "attributes": {1: 0.0, 2: 1.0}},
-    "3": {"product": 3, "price": 100, "attributes": {1: 1.0, 2: 0.0}},
-    "4": {"product": 4, "price": 100, "attributes": {1: 1.0, 3: 5.0}},
-}
+# The four variants, each with a price of 100.
+PRICED_VARIANTS = {sku: {**spec, "price": 100} for sku, spec in FOUR_VARIANTS.items()}
 
 
 def _artefacts(model_name: str) -> list[str]:
@@ -43,7 +46,7 @@ def _artefacts(model_name: str) -> list[str]:
 
 
 def test_similarity_training_publishes_neighbours_artefact_and_records():
-    make_catalogue(FOUR_VARIANTS)
+    make_catalogue(PRICED_VARIANTS)
 
     outcome = model_train(model_name="similarity")
 
@@ -90,7 +93,7 @@ def test_neighbour_lists_store_any_sku_text_exactly(monkeypatch):
 
 
 def test_retraining_keeps_current_and_previous_and_removes_older_identifiers():
-    make_catalogue(FOUR_VARIANTS)
+    make_catalogue(PRICED_VARIANTS)
 
     first = model_train(model_name="similarity").identifier
     second = model_train(model_name="similarity").identifier
@@ -104,7 +107,7 @@ def test_retraining_keeps_current_and_previous_and_removes_older_identifiers():
 
 
 def test_model_without_enough_data_is_recorded_as_skipped_with_the_reason():
-    make_catalogue(FOUR_VARIANTS)
+    make_catalogue(PRICED_VARIANTS)
 
     outcome = model_train(model_name="ease")
 
@@ -117,7 +120,7 @@ def test_model_without_enough_data_is_recorded_as_skipped_with_the_reason():
 
 
 def test_failing_training_is_recorded_as_failed_and_publishes_nothing(monkeypatch):
-    make_catalogue(FOUR_VARIANTS)
+    make_catalogue(PRICED_VARIANTS)
 
     def broken(options, since=None, until=None):
         raise RuntimeError("disk on fire")
@@ -149,9 +152,7 @@ def test_ease_chooses_lambda_from_the_options_and_records_one_step_per_option():
 
 
 def test_gru4rec_alternates_full_and_incremental_trainings():
-    items = [f"i{k}" for k in range(5)]
-    make_catalogue({sku: {"product": k} for k, sku in enumerate(items)})
-    make_sessions({f"s{n}": [items[(n + k) % 5] for k in range(4)] for n in range(40)})
+    make_five_item_shop()
     config_version_create(
         payload={
             "gru4recConfig": {
@@ -165,7 +166,7 @@ def test_gru4rec_alternates_full_and_incremental_trainings():
     )
 
     first = model_train(model_name="gru4rec")
-    make_sessions({f"new{n}": [items[(n + k) % 5] for k in range(4)] for n in range(10)}, start=timezone.now())
+    make_sessions({f"new{n}": [FIVE_ITEMS[(n + k) % 5] for k in range(4)] for n in range(10)}, start=timezone.now())
     second = model_train(model_name="gru4rec")
     third = model_train(model_name="gru4rec")
 
@@ -187,9 +188,7 @@ def test_train_command_rejects_unknown_and_untrainable_models():
 
 
 def test_incremental_training_without_new_sessions_is_skipped():
-    items = [f"i{k}" for k in range(5)]
-    make_catalogue({sku: {"product": k} for k, sku in enumerate(items)})
-    make_sessions({f"s{n}": [items[(n + k) % 5] for k in range(4)] for n in range(40)})
+    make_five_item_shop()
     config_version_create(
         payload={"gru4recConfig": {"numEpochsOptions": [1], "hiddenSizeOptions": [8], "eventsMultiplier": 1}}
     )
@@ -210,9 +209,7 @@ def test_incremental_training_without_new_sessions_is_skipped():
     ],
 )
 def test_gru4rec_embedding_size_options_choose_a_tied_or_a_separate_input_embedding(sizes, expected):
-    items = [f"i{k}" for k in range(5)]
-    make_catalogue({sku: {"product": k} for k, sku in enumerate(items)})
-    make_sessions({f"s{n}": [items[(n + k) % 5] for k in range(4)] for n in range(40)})
+    make_five_item_shop()
     config_version_create(
         payload={
             "gru4recConfig": {
