@@ -85,38 +85,38 @@ def test_postgres_init_creates_one_database_per_alias():
         assert f"CREATE DATABASE rs_{alias};" in script
 
 
-@pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose is not installed")
-def test_docker_compose_validates_the_file(tmp_path):
-    # A copy beside a throwaway .env: the real .env holds secrets and is never committed.
-    shutil.copy(COMPOSE, tmp_path / "docker-compose.yaml")
-    shutil.copytree(Path(settings.BASE_DIR) / "deploy", tmp_path / "deploy")
-    (tmp_path / ".env").write_text("POSTGRES_PASSWORD=p\nRS_API_TOKEN=t\nRS_SECRET_KEY=k\n")
+needs_docker_compose = pytest.mark.skipif(
+    shutil.which("docker-compose") is None, reason="docker-compose is not installed"
+)
 
-    result = subprocess.run(
+
+def compose_config(directory: Path, env: str) -> subprocess.CompletedProcess:
+    """`docker-compose config --quiet` on a copy of the compose file in `directory`, beside a
+    throwaway .env holding `env`: the real .env holds secrets and is never committed."""
+    shutil.copy(COMPOSE, directory / "docker-compose.yaml")
+    (directory / ".env").write_text(env)
+    return subprocess.run(
         ["docker-compose", "config", "--quiet"],
-        cwd=tmp_path,
+        cwd=directory,
         capture_output=True,
         text=True,
         timeout=60,
         env={"PATH": "/usr/bin:/bin"},
     )
+
+
+@needs_docker_compose
+def test_docker_compose_validates_the_file(tmp_path):
+    shutil.copytree(Path(settings.BASE_DIR) / "deploy", tmp_path / "deploy")
+
+    result = compose_config(tmp_path, "POSTGRES_PASSWORD=p\nRS_API_TOKEN=t\nRS_SECRET_KEY=k\n")
 
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose is not installed")
+@needs_docker_compose
 def test_docker_compose_refuses_to_start_without_the_secrets(tmp_path):
-    shutil.copy(COMPOSE, tmp_path / "docker-compose.yaml")
-    (tmp_path / ".env").write_text("POSTGRES_PASSWORD=p\n")
-
-    result = subprocess.run(
-        ["docker-compose", "config", "--quiet"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"PATH": "/usr/bin:/bin"},
-    )
+    result = compose_config(tmp_path, "POSTGRES_PASSWORD=p\n")
 
     assert result.returncode != 0
     assert "RS_API_TOKEN" in result.stderr or "RS_SECRET_KEY" in result.stderr
