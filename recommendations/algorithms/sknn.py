@@ -495,6 +495,9 @@ class SKNNModel(PredictionModel):
         ids = [self.session_ids[row] for row in rows.tolist()]
         model = type(self)(self.skus, ids, self.session_times[rows], indptr, items, self.params)
         model.identifier = self.identifier
+        # Items keep their indices (only sessions are renumbered), so the catalogue mapping
+        # carries over: a compaction must not look up every catalogue SKU again.
+        model._catalogue_rows = self._catalogue_rows
         return model
 
     # -- artefacts --------------------------------------------------------------------------
@@ -682,7 +685,9 @@ class SKNNModel(PredictionModel):
                 chosen.append(sku)
         return chosen
 
-    def prepare(self, catalogue: Catalogue) -> None:
+    def prepare(
+        self, catalogue: Catalogue, previous: Catalogue | None = None, changed_rows: np.ndarray | None = None
+    ) -> None:
         self._catalogue_rows(catalogue)
 
     def score_rows(self, context: PredictContext, rows: np.ndarray) -> np.ndarray:

@@ -19,6 +19,7 @@ from recommendations.algorithms.base import (
     PredictContext,
     RecommendationType,
 )
+from recommendations.algorithms.ranking import CatalogueRows
 from recommendations.algorithms.sknn import (
     ARRAYS_FILE,
     SKNNData,
@@ -362,6 +363,24 @@ def test_dead_rows_are_compacted_once_they_outnumber_the_live_entries():
     assert model.session_alive.all() and len(model.session_ids) == 5  # 12 > 11: compacted
     assert model.session_ids == ["s2", "s3", "s4", "s5", "s1"]
     assert neighbours_of(model, "b")[0] == ("s1", 1.0)
+
+
+def test_a_compaction_keeps_the_catalogue_mapping_and_its_answers(monkeypatch):
+    model = fitted()
+    model.prepare(CATALOGUE)
+    for step in range(1, 5):
+        model = model.extend(SKNNData(["s1"], [["a", "b", "c"]], [100.0 + step]))
+    assert model.session_alive.all()  # compacted on the fourth extension
+    looked_up = []
+    real_lookup = CatalogueRows._lookup
+    monkeypatch.setattr(
+        CatalogueRows, "_lookup", lambda self, skus: looked_up.append(len(skus)) or real_lookup(self, skus)
+    )
+    model.prepare(CATALOGUE)
+    assert looked_up == []  # no catalogue SKU looked up again
+    fresh = fitted_on({"s1": (["a", "b", "c"], 104.0)} | {k: v for k, v in SESSIONS.items() if k != "s1"})
+    request = context("a")
+    assert model.retrieve(request, 5) == fresh.retrieve(request, 5)
 
 
 def fitted_on(sessions: dict[str, tuple[list[str], float]]) -> SKNNModel:
