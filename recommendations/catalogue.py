@@ -39,6 +39,10 @@ class CatalogueSnapshot:
     # variants, the SKU rows: category candidates), kept across patches that change none of
     # it (stock, prices, weights, sales, variant flags) and started afresh by those that do.
     structure_memo: dict = field(default_factory=dict, compare=False, repr=False)
+    # The catalogue rows a patch changed (flags, weights, popularity; appended rows included),
+    # ascending, so models can update what they derived from the previous catalogue; None
+    # after a full build.
+    changed_rows: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def is_shown(self, sku: str) -> bool:
         """Whether a product listing the SKU is published and not deleted."""
@@ -199,4 +203,11 @@ def catalogue_snapshot_patch(
             catalogue.popularity[index[sku]] = value
     structure_changed = bool(product_ids or new_skus or relinked)
     memo = {} if structure_changed else snapshot.structure_memo
-    return replace(snapshot, catalogue=catalogue, revision=revision, structure_memo=memo)
+    changed = {index[sku] for sku in (*variant_rows, *touched_skus, *rows.sold_skus) if sku in index}
+    return replace(
+        snapshot,
+        catalogue=catalogue,
+        revision=revision,
+        structure_memo=memo,
+        changed_rows=np.fromiter(sorted(changed), dtype=np.int64, count=len(changed)),
+    )

@@ -264,10 +264,14 @@ class PredictionModel:
         raise NotImplementedError(f"{cls.__name__} has no artefact")
 
     # -- prediction -----------------------------------------------------------------------
-    def prepare(self, catalogue: Catalogue) -> None:
+    def prepare(
+        self, catalogue: Catalogue, previous: Catalogue | None = None, changed_rows: np.ndarray | None = None
+    ) -> None:
         """Compute once per catalogue what requests need (the server calls it when the catalogue
         changes, before requests see the new one), so no request does work proportional to the
-        catalogue that a change could do once."""
+        catalogue that a change could do once. When the catalogue was patched from `previous`
+        (only `changed_rows` differ, new rows appended), a model may update what it derived from
+        `previous` instead of starting afresh."""
 
     def can_serve(self, recommendation_type: RecommendationType, phase: Phase) -> bool:
         return (recommendation_type, phase) in self.supports

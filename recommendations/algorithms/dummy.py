@@ -22,10 +22,13 @@ class DummyModel(StatelessModel):
     is_last_resort = True
     colour = "#9ca3af"
 
-    def sampling_tiers(self, catalogue: Catalogue) -> tuple[np.ndarray, np.ndarray]:
+    def sampling_tiers(self, catalogue: Catalogue, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         # Tier 0: can be bought now; tier 1: available but out of stock, only to fill up.
-        tiers = np.where(catalogue.is_available, np.where(catalogue.in_stock, 0, 1), -1)
-        return tiers, np.ones(len(catalogue))
+        is_available, in_stock = catalogue.is_available, catalogue.in_stock
+        if rows is not None:
+            is_available, in_stock = is_available[rows], in_stock[rows]
+        tiers = np.where(is_available, np.where(in_stock, 0, 1), -1)
+        return tiers, np.ones(len(tiers))
 
     def retrieve(self, context: PredictContext, n: int) -> list[str]:
         return self.draw(context, n)

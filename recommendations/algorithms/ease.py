@@ -435,7 +435,9 @@ class EASEModel(PredictionModel):
         """The top `n` of the whole catalogue by the requester's scores."""
         return catalogue_top_n(context, self._catalogue_rows, self._scores(context), n)
 
-    def prepare(self, catalogue: Catalogue) -> None:
+    def prepare(
+        self, catalogue: Catalogue, previous: Catalogue | None = None, changed_rows: np.ndarray | None = None
+    ) -> None:
         self._catalogue_rows(catalogue)
 
     def score_rows(self, context: PredictContext, rows: np.ndarray) -> np.ndarray:

@@ -28,6 +28,8 @@ from .ranking import weighted_order
 MAX_EXACT_GROUPS = 64
 HEAD_FACTOR = 8
 MIN_HEAD = 4096
+# Rows a ranked tier takes one by one when patched; more are merged by sorting the tier again.
+MAX_INSERTS = 256
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,62 @@ class _Tier:
             return cls(weights=values.astype(np.float64), groups=groups)
         order = np.argsort(-weights, kind="stable")
         return cls(weights=np.zeros(0), groups=(), ranked=rows[order], ranked_weights=weights[order])
+
+    @classmethod
+    def _of_rows(cls, rows: np.ndarray, weights: np.ndarray) -> _Tier:
+        """`build` for rows in any order: what a full build over the catalogue gives."""
+        order = np.argsort(rows, kind="stable")
+        return cls.build(rows[order], weights[order])
+
+    def rows_and_weights(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.ranked is not None:
+            return self.ranked, self.ranked_weights
+        rows = [g for g in self.groups if len(g)]
+        if not rows:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        weights = [np.full(len(g), w) for w, g in zip(self.weights, self.groups) if len(g)]
+        return np.concatenate(rows), np.concatenate(weights)
+
+    def patched(self, gone: np.ndarray, rows: np.ndarray, weights: np.ndarray) -> _Tier:
+        """This tier without the rows marked in `gone` (a boolean mask over the catalogue's rows),
+        then with `rows` (ascending) of `weights` added: exactly the tier a full build would give,
+        for the cost of a pass over the tier's own rows (no sort of it)."""
+        if self.ranked is not None:
+            keep = ~gone[self.ranked]
+            ranked, ranked_weights = self.ranked[keep], self.ranked_weights[keep]
+            if len(rows) > MAX_INSERTS:
+                return _Tier._of_rows(np.concatenate([ranked, rows]), np.concatenate([ranked_weights, weights]))
+            if len(rows):
+                # Heaviest first, equal weights by row: the order of the full build's stable sort.
+                order = np.lexsort((rows, -weights))
+                rows, weights = rows[order], weights[order]
+                descending = -ranked_weights
+                at = np.empty(len(rows), dtype=np.int64)
+                for i, (row, weight) in enumerate(zip(rows.tolist(), weights.tolist())):
+                    low = int(np.searchsorted(descending, -weight, side="left"))
+                    high = int(np.searchsorted(descending, -weight, side="right"))
+                    at[i] = low + int(np.searchsorted(ranked[low:high], row))
+                ranked = np.insert(ranked, at, rows)
+                ranked_weights = np.insert(ranked_weights, at, weights)
+            distinct = 1 + int(np.count_nonzero(np.diff(ranked_weights))) if len(ranked_weights) else 0
+            if distinct <= MAX_EXACT_GROUPS:
+                return _Tier._of_rows(ranked, ranked_weights)
+            return _Tier(weights=np.zeros(0), groups=(), ranked=ranked, ranked_weights=ranked_weights)
+        groups = {float(w): g[~gone[g]] for w, g in zip(self.weights.tolist(), self.groups)}
+        for weight in np.unique(weights).tolist():
+            new = rows[weights == weight]
+            group = groups.get(weight)
+            groups[weight] = new if group is None else np.insert(group, np.searchsorted(group, new), new)
+        groups = {w: g for w, g in groups.items() if len(g)}
+        if len(groups) > MAX_EXACT_GROUPS:
+            all_rows = np.concatenate(list(groups.values()))
+            all_weights = np.concatenate([np.full(len(g), w) for w, g in groups.items()])
+            return _Tier._of_rows(all_rows, all_weights)
+        values = sorted(groups)
+        return _Tier(
+            weights=np.asarray(values, dtype=np.float64),
+            groups=tuple(groups[w].astype(np.int64, copy=False) for w in values),
+        )
 
     def draw(self, rng: np.random.Generator, k: int) -> np.ndarray:
         """Up to `k` rows in the order sequential weighted sampling would draw them."""
@@ -105,6 +163,29 @@ class WeightedTiers:
             rows = np.flatnonzero(tier_of == tier)
             tiers.append(_Tier.build(rows, weights[rows]))
         return cls(tiers=tuple(tiers))
+
+    def patched(self, size: int, rows: np.ndarray, tier_of: np.ndarray, weights: np.ndarray) -> WeightedTiers:
+        """The tiers of a catalogue of `size` rows in which only `rows` changed (their tier and
+        weight are now `tier_of` and `weights`; rows at or beyond the old size are new): equal
+        to `build` over the whole catalogue, at a cost that grows with the tiers' rows, not with
+        a sort of them, so a stock update does not re-rank a million variants."""
+        rows = np.asarray(rows, dtype=np.int64)
+        order = np.argsort(rows, kind="stable")
+        rows, tier_of = rows[order], np.asarray(tier_of)[order]
+        weights = np.nan_to_num(np.asarray(weights, dtype=np.float64), nan=0.0)[order]
+        gone = np.zeros(size, dtype=bool)
+        gone[rows] = True
+        count = max(len(self.tiers), int(tier_of.max(initial=-1)) + 1)
+        empty = _Tier(weights=np.zeros(0), groups=())
+        tiers = []
+        for tier in range(count):
+            current = self.tiers[tier] if tier < len(self.tiers) else empty
+            mine = tier_of == tier
+            tiers.append(current.patched(gone, rows[mine], weights[mine]))
+        # A full build ends with the highest tier any row falls in.
+        while tiers and tiers[-1].size == 0:
+            tiers.pop()
+        return WeightedTiers(tiers=tuple(tiers))
 
     def draw(self, rng: np.random.Generator, n: int, exclude: Collection[int] = ()) -> np.ndarray:
         """Up to `n` rows not in `exclude` (catalogue rows), tier by tier."""

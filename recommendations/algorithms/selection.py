@@ -33,9 +33,12 @@ class WeightDrawnModel(StatelessModel):
     def weights(self, catalogue: Catalogue) -> np.ndarray:
         raise NotImplementedError
 
-    def sampling_tiers(self, catalogue: Catalogue) -> tuple[np.ndarray, np.ndarray]:
-        weights = self.weights(catalogue)
-        return sampling_tiers(catalogue.is_available, catalogue.in_stock, weights), weights
+    def sampling_tiers(self, catalogue: Catalogue, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        if rows is None:
+            weights = self.weights(catalogue)
+            return sampling_tiers(catalogue.is_available, catalogue.in_stock, weights), weights
+        weights = self.weights(catalogue)[rows]
+        return sampling_tiers(catalogue.is_available[rows], catalogue.in_stock[rows], weights), weights
 
     def retrieve(self, context: PredictContext, n: int) -> list[str]:
         return self.draw(context, n)

@@ -29,12 +29,21 @@ class StatelessModel(PredictionModel):
         return cls()
 
     # -- drawing from the catalogue ---------------------------------------------------------
-    def sampling_tiers(self, catalogue: Catalogue) -> tuple[np.ndarray, np.ndarray]:
-        """(tier, weight) of every catalogue row for retrieval; a negative tier is never drawn."""
+    def sampling_tiers(self, catalogue: Catalogue, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(tier, weight) of every catalogue row (or of `rows`) for retrieval; a negative tier is
+        never drawn."""
         raise NotImplementedError
 
-    def prepare(self, catalogue: Catalogue) -> None:
-        catalogue.derived[self.name] = WeightedTiers.build(*self.sampling_tiers(catalogue))
+    def prepare(
+        self, catalogue: Catalogue, previous: Catalogue | None = None, changed_rows: np.ndarray | None = None
+    ) -> None:
+        tiers = previous.derived.get(self.name) if previous is not None and changed_rows is not None else None
+        # Patching pays off while the change is small beside the catalogue.
+        if tiers is None or len(changed_rows) > max(len(catalogue) // 8, 4096):
+            catalogue.derived[self.name] = WeightedTiers.build(*self.sampling_tiers(catalogue))
+            return
+        tier_of, weights = self.sampling_tiers(catalogue, changed_rows)
+        catalogue.derived[self.name] = tiers.patched(len(catalogue), changed_rows, tier_of, weights)
 
     def draw(self, context: PredictContext, n: int) -> list[str]:
         """Up to `n` available SKUs not excluded, drawn tier by tier in weighted random order."""

@@ -4,6 +4,7 @@ never makes a request wait."""
 import json
 import threading
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -12,6 +13,10 @@ from rest_framework.test import APIClient
 from conftest import ALL_DATABASES
 from products.revision import catalogue_revision_current
 from recommendations import serving
+from recommendations.algorithms.dummy import DummyModel
+from recommendations.algorithms.popularity import PopularityModel
+from recommendations.algorithms.sampling import WeightedTiers
+from recommendations.algorithms.selection import SelectionModel
 from recommendations.catalogue import catalogue_snapshot_build, catalogue_snapshot_patch
 from recommendations.serving import serving_state
 
@@ -126,6 +131,36 @@ def test_a_patched_snapshot_equals_a_full_rebuild(writes):
         )
         assert sorted(mine.products) == sorted(fresh.products) and mine.product_of == fresh.product_of
 
+    # The rows the patch names cover every row it changed, and the sampling tiers updated for
+    # them equal tiers built afresh.
+    n = len(before.catalogue)
+    old, new = before.catalogue, patched.catalogue
+    differs = (
+        (old.is_available != new.is_available[:n])
+        | (old.in_stock != new.in_stock[:n])
+        | (old.recommendation_weight != new.recommendation_weight[:n])
+        | (old.popularity != new.popularity[:n])
+    )
+    assert {*np.flatnonzero(differs).tolist(), *range(n, len(new))} <= set(patched.changed_rows.tolist())
+    for model_class in (DummyModel, SelectionModel, PopularityModel):
+        model = model_class()
+        model.prepare(old)
+        model.prepare(new, previous=old, changed_rows=patched.changed_rows)
+        fresh = replace(new, derived={})
+        model.prepare(fresh)
+        assert _tiers_as_lists(new.derived[model.name]) == _tiers_as_lists(fresh.derived[model.name])
+
+
+def _tiers_as_lists(tiers) -> list:
+    return [
+        (
+            tier.weights.tolist(),
+            [g.tolist() for g in tier.groups],
+            None if tier.ranked is None else (tier.ranked.tolist(), tier.ranked_weights.tolist()),
+        )
+        for tier in tiers.tiers
+    ]
+
 
 @pytest.mark.django_db(databases=ALL_DATABASES)
 def test_a_stock_update_is_applied_from_the_change_log_without_a_rebuild(monkeypatch):
@@ -134,12 +169,22 @@ def test_a_stock_update_is_applied_from_the_change_log_without_a_rebuild(monkeyp
     builds = []
     real_build = serving.catalogue_snapshot_build
     monkeypatch.setattr(serving, "catalogue_snapshot_build", lambda **kw: builds.append(kw) or real_build(**kw))
+    tier_builds = []
+    real_tiers = WeightedTiers.build.__func__
+    monkeypatch.setattr(
+        WeightedTiers, "build", classmethod(lambda cls, *a: tier_builds.append(a) or real_tiers(cls, *a))
+    )
 
     post([variant("v1", stock=0)])
 
     snapshot = serving_state().snapshot
     assert not snapshot.catalogue.in_stock[snapshot.catalogue.index["v1"]]
     assert builds == []
+    # The sampling tiers were updated for the one row, not built again over the catalogue.
+    assert tier_builds == []
+    assert snapshot.changed_rows.tolist() == [snapshot.catalogue.index["v1"]]
+    dummy_tiers = snapshot.catalogue.derived["dummy"]
+    assert snapshot.catalogue.index["v1"] in dummy_tiers.tiers[1].groups[0].tolist()  # out of stock now
 
 
 @pytest.mark.django_db(databases=ALL_DATABASES)

@@ -276,7 +276,9 @@ class GRU4RecModel(PredictionModel):
         scores = self.score_all(self.history_indices(context.session_history))
         return catalogue_top_n(context, self._catalogue_rows, scores, n)
 
-    def prepare(self, catalogue: Catalogue) -> None:
+    def prepare(
+        self, catalogue: Catalogue, previous: Catalogue | None = None, changed_rows: np.ndarray | None = None
+    ) -> None:
         self._catalogue_rows(catalogue)
 
     def score_rows(self, context: PredictContext, rows: np.ndarray) -> np.ndarray:
