@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from django.conf import settings
 from django.core.cache import cache
 
 from core.databases import UNREACHABLE_ERRORS, database_alias_of
@@ -378,7 +379,9 @@ def prediction_run(request: PredictionRequest, *, store: bool = True) -> Predict
             retrieval_duration=answer.durations["retrieval"],
             scoring_duration=answer.durations["scoring"],
             ordering_duration=answer.durations["ordering"],
-            predicted_items=answer.items,
+            # A whole category (product positions, or no limit) can be tens of thousands of
+            # variants; the log keeps what the largest `limit` would show.
+            predicted_items=answer.items[: settings.RECOMMENDER["MAX_LIMIT"]],
             experiment=answer.experiment,
             arm=answer.arm,
         )

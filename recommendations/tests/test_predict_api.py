@@ -348,6 +348,18 @@ def test_every_prediction_stores_its_result():
     assert [item["rs_info"]["position"] for item in items] == list(range(5))
 
 
+def test_the_log_keeps_at_most_the_largest_limit_of_a_whole_category_answer(settings):
+    _shop()
+    settings.RECOMMENDER = {**settings.RECOMMENDER, "MAX_LIMIT": 4}
+
+    response = APIClient().post("/predict/product_positions", _body("CATEGORY_LIST", limit=None), format="json")
+
+    assert response.status_code == 200, response.content
+    assert len(response.json()) == 3  # every product of category 1 and its child has a position
+    result = PredictionResult.objects.get()
+    assert len(result.predicted_items) == 4  # of the 6 variants answered, the first 4
+
+
 def test_prediction_endpoints_require_the_token_when_one_is_set(settings):
     _shop()
     settings.RS_API_TOKEN = "s3cret"
