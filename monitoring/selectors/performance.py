@@ -18,7 +18,8 @@ Definitions (also the `info` texts of the API, see `PERFORMANCE_INFO`):
   the range. A view that the storefront attributes to a recommendation of *another* model or
   type is that recommendation's success and does not count; unattributed views and views through
   this prediction's own model and type do.
-* coverage: distinct variants that appear in the predicted lists (all positions) and are still in
+* coverage: distinct variants that appear in the predicted lists (all logged positions: up to
+  `RS_MAX_LIMIT` of a whole-category answer) and are still in
   the catalogue, over the number of variants in the catalogue (not deleted).
 * click-through rate: attributed clicks (as above, any position) over recommendation views
   (`RecommendationView` events), both inside the range; per model by the events' `model_name`.
