@@ -174,14 +174,16 @@ def _refresh(process: _Process) -> ServingState:
     snapshot = _snapshot(previous, config, revision)
     models = _models(process, published)
     is_new_catalogue = previous is None or snapshot.catalogue is not previous.snapshot.catalogue
-    # A patched snapshot says which rows changed: a model it already served updates what it
-    # derived (a stock update must not re-rank a million variants in every process).
-    patched_from = previous.snapshot.catalogue if is_new_catalogue and previous is not None else None
     for model in models.values():
         is_same_model = previous is not None and model is previous.models.get(model.name)
-        if is_new_catalogue and is_same_model and patched_from is not None and snapshot.changed_rows is not None:
-            model.prepare(snapshot.catalogue, previous=patched_from, changed_rows=snapshot.changed_rows)
-        elif is_new_catalogue or not is_same_model:
+        if is_same_model and not is_new_catalogue:
+            continue
+        if is_same_model and snapshot.changed_rows is not None:
+            # A snapshot patched from the previous one says which rows changed: a model it
+            # already served updates what it derived (a stock update must not re-rank a million
+            # variants in every process).
+            model.prepare(snapshot.catalogue, previous=previous.snapshot.catalogue, changed_rows=snapshot.changed_rows)
+        else:
             model.prepare(snapshot.catalogue)
     state = ServingState(
         config=config,
