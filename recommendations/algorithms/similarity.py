@@ -99,6 +99,9 @@ CODED_TYPE_MIN_VALUES = 32
 MAX_MASK_PATTERNS = 4096
 # Request-time distances keep a dense copy of the categorical block up to this many cells.
 DENSE_CATEGORICAL_LIMIT = 20_000_000
+# Up to this many SKUs, `distances` compares the gathered rows all at once (rows × rows × columns
+# values); beyond, pair by pair.
+PAIRWISE_BLOCK_LIMIT = 128
 
 
 @dataclass(frozen=True)
@@ -206,6 +209,17 @@ def _categorical_space(data: SimilarityData) -> tuple[sp.csr_matrix, np.ndarray,
     mask = np.column_stack(masks) if masks else np.zeros((n, 0), dtype=bool)
     offsets = np.asarray(offsets + [len(names)], dtype=np.int64)
     return matrix, mask, offsets, names
+
+
+def _pairwise_part(values: np.ndarray, mask: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """One space's term of the distance between every pair of the given rows: the Euclidean
+    distance of their values times the (m + n − k) / k factor of their shared types."""
+    diff = values[:, None, :] - values[None, :, :]
+    euclid = np.sqrt(np.einsum("ijk,ijk->ij", diff, diff))
+    as_int = mask.astype(np.int64)
+    k = as_int @ as_int.T
+    union = count[:, None] + count[None, :] - k
+    return euclid * _factor(k, union)
 
 
 def _factor(k: np.ndarray, union: np.ndarray) -> np.ndarray:
@@ -317,12 +331,34 @@ class SimilarityModel(PredictionModel):
         rows = np.asarray([self.index.get(sku, -1) for sku in skus], dtype=np.int64)
         size = len(rows)
         matrix = np.full((size, size), self.mean_distance)
+        if size <= PAIRWISE_BLOCK_LIMIT:
+            # A few dozen rows (the ordered head of an answer): gather them once and compare
+            # them all at once, rather than gather two rows per pair.
+            known = np.flatnonzero(rows >= 0)
+            matrix[np.ix_(known, known)] = self._pairwise(rows[known])
+            np.fill_diagonal(matrix, 0.0)
+            return matrix
         upper_i, upper_j = np.triu_indices(size, k=1)
         known = (rows[upper_i] >= 0) & (rows[upper_j] >= 0)
         values = self.pair_distances(rows[upper_i[known]], rows[upper_j[known]])
         matrix[upper_i[known], upper_j[known]] = values
         matrix[upper_j[known], upper_i[known]] = values
         np.fill_diagonal(matrix, 0.0)
+        return matrix
+
+    def _pairwise(self, rows: np.ndarray) -> np.ndarray:
+        """The distance matrix of model `rows` (few): `pair_distances` of every pair at once."""
+        matrix = np.zeros((len(rows), len(rows)))
+        if self.numerical.shape[1]:
+            matrix += _pairwise_part(self.numerical[rows], self.numerical_mask[rows], self.numerical_count[rows])
+        if self.categorical.shape[1]:
+            if self.categorical_dense is not None:
+                values = self.categorical_dense[rows]
+            else:
+                # Only the vocabulary columns these rows hold can differ between them.
+                block = self.categorical[rows]
+                values = block[:, np.unique(block.indices)].toarray()
+            matrix += _pairwise_part(values, self.categorical_mask[rows], self.categorical_count[rows])
         return matrix
 
     def distances_to(self, sources: Sequence[int]) -> np.ndarray:

@@ -326,3 +326,26 @@ def test_exact_kth_distances_are_the_brute_force_kth():
     model, _ = SimilarityModel.fit(numerical_data(), SimilarityParams(neighbours=3))
 
     assert model.exact_kth_distances([0, 3], 2).tolist() == pytest.approx([1.0, NUMERICAL[("1", "4")]])
+
+
+@pytest.mark.parametrize("dense", [True, False])
+def test_distances_of_a_few_skus_equal_the_pair_by_pair_distances(monkeypatch, dense):
+    from recommendations.algorithms import similarity
+
+    if not dense:
+        monkeypatch.setattr(similarity, "DENSE_CATEGORICAL_LIMIT", 0)
+    model, _ = SimilarityModel.fit(grouped_data(300), SimilarityParams(neighbours=5))
+    assert (model.categorical_dense is not None) == dense
+    rows = np.random.default_rng(5).choice(len(model.skus), size=60, replace=False)
+    skus = [model.skus[row] for row in rows]
+
+    matrix = model.distances([*skus[:30], "unknown", *skus[30:]])
+
+    # The unknown SKU sits at the mean distance from everyone; the others as pair_distances says.
+    assert matrix[30, :30].tolist() == [model.mean_distance] * 30
+    assert matrix[30, 30] == 0.0
+    known = np.delete(np.delete(matrix, 30, axis=0), 30, axis=1)
+    left, right = np.meshgrid(rows, rows, indexing="ij")
+    expected = model.pair_distances(left.ravel(), right.ravel()).reshape(60, 60)
+    assert known == pytest.approx(expected, abs=1e-12)
+    assert np.all(np.diag(known) == 0.0)
