@@ -105,6 +105,8 @@ class CatalogueRows:
         self.skus = skus  # the model's items in index order, for a model that grows
         # (catalogue SKU array, model row of each catalogue row, model items mapped)
         self._cached: tuple[np.ndarray, np.ndarray, int] | None = previous._cached if previous is not None else None
+        # (the mapping it inverts, catalogue row of each model item)
+        self._inverse: tuple[np.ndarray, np.ndarray] | None = None
 
     def __call__(self, catalogue: Catalogue) -> np.ndarray:
         cached = self._cached
@@ -125,6 +127,19 @@ class CatalogueRows:
         # One tuple assignment, so a concurrent reader sees either the old or the new triple.
         self._cached = (skus, rows, known)
         return rows
+
+    def catalogue_row_of_items(self, catalogue: Catalogue) -> np.ndarray:
+        """The inverse: the catalogue row (-1 = not in the catalogue) of each of the model's
+        items, computed once per mapping (a stock or price change keeps it)."""
+        rows = self(catalogue)
+        inverse = self._inverse
+        if inverse is not None and inverse[0] is rows:
+            return inverse[1]
+        known = np.flatnonzero(rows >= 0)
+        items = np.full(len(self.index), -1, dtype=np.int64)
+        items[rows[known]] = known
+        self._inverse = (rows, items)
+        return items
 
     def _lookup(self, skus: np.ndarray) -> np.ndarray:
         index = self.index

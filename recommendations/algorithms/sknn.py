@@ -669,26 +669,22 @@ class SKNNModel(PredictionModel):
         items, scores = self.item_scores(
             self.history_items(context.session_history, context.viewed_variant), context.session_id
         )
-        # Best first, equal scores by item index; then the first n the catalogue may show. The
-        # loop runs over the scored items (at most the k neighbours' items), not the catalogue.
-        order = np.lexsort((items, -scores))
+        # Best first, equal scores by item index; then the first n the catalogue may show. Every
+        # step runs over the scored items (at most the k neighbours' items), not the catalogue.
         catalogue = context.catalogue
-        index = catalogue_index(catalogue)
-        available = catalogue.is_available
-        chosen: list[str] = []
-        for item in items[order].tolist():
-            if len(chosen) >= n:
-                break
-            sku = self.skus[item]
-            row = index.get(sku)
-            if row is not None and available[row] and sku not in context.exclude:
-                chosen.append(sku)
-        return chosen
+        rows = self._catalogue_rows.catalogue_row_of_items(catalogue)[items[np.lexsort((items, -scores))]]
+        rows = rows[rows >= 0]
+        keep = catalogue.is_available[rows]
+        if context.exclude:
+            index = catalogue_index(catalogue)
+            excluded = np.fromiter((index[sku] for sku in context.exclude if sku in index), dtype=np.int64)
+            keep &= ~np.isin(rows, excluded)
+        return catalogue.skus[rows[keep][: max(n, 0)]].tolist()
 
     def prepare(
         self, catalogue: Catalogue, previous: Catalogue | None = None, changed_rows: np.ndarray | None = None
     ) -> None:
-        self._catalogue_rows(catalogue)
+        self._catalogue_rows.catalogue_row_of_items(catalogue)
 
     def score_rows(self, context: PredictContext, rows: np.ndarray) -> np.ndarray:
         return self._catalogue_rows.scores_of(context.catalogue, rows, self.known_item_scores(context)[1])
