@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 from core.auth import TokenProtectedMixin
 from core.openapi import api_operation
 from core.parsers import BoundedJSONParser
+from core.renderers import PlainJSONRenderer
 from recommendations.openapi import PREDICT_ANSWER, PRODUCT_POSITIONS_ANSWER
 from recommendations.pipeline import PredictionAnswer, prediction_run
 from recommendations.serializers import PredictRequestSerializer, ProductPositionsRequestSerializer
@@ -15,6 +16,7 @@ from recommendations.serializers import PredictRequestSerializer, ProductPositio
 
 class _PredictionApi(TokenProtectedMixin, APIView):
     parser_classes = [BoundedJSONParser]
+    renderer_classes = [PlainJSONRenderer]
 
     def _prediction(self, request, request_serializer: type) -> PredictionAnswer:
         serializer = request_serializer(data=request.data)
