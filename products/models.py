@@ -215,7 +215,8 @@ class CatalogueRevision(models.Model):
 class CatalogueChange(models.Model):
     """What the catalogue write that made `revision` changed, for the servers' in-memory
     catalogue: one row per written variant (its SKU), product (its id) or order (its token);
-    `OTHER` when it wrote nothing a server keeps (prices, attributes, categories); `ALL` after a
+    a category (its id) for the tree servers keep; `OTHER` when it wrote nothing a server keeps
+    (prices, attributes); `ALL` after a
     bulk load, which servers answer with a full rebuild. Every revision has rows, so a server that
     finds one missing (a write that bumped the revision without logging) rebuilds in full.
     Servers re-read the current rows of the keys, so applying a change twice is harmless. Rows
@@ -225,6 +226,7 @@ class CatalogueChange(models.Model):
         VARIANT = "VARIANT"
         PRODUCT = "PRODUCT"
         ORDER = "ORDER"
+        CATEGORY = "CATEGORY"
         OTHER = "OTHER"
         ALL = "ALL"
 

@@ -138,6 +138,33 @@ def catalogue_rows() -> CatalogueRows:
     )
 
 
+@dataclass(frozen=True)
+class CategoryTree:
+    """The category tree as the servers keep it: every category that was sent (deleted or not)
+    or appears in the closure, and each category's descendants, itself included."""
+
+    known: frozenset[int]
+    below: dict[int, tuple[int, ...]]
+
+    def descendants(self, category_id: int) -> list[int]:
+        """The category and every category below it (what `category_descendants` reads)."""
+        found = self.below.get(category_id, ())
+        return list(found) if category_id in found else [category_id, *found]
+
+
+def category_tree() -> CategoryTree:
+    """The whole tree in two set-based queries (a shop has thousands of categories, not
+    millions)."""
+    known = set(Category.objects.values_list("id", flat=True))
+    below: dict[int, list[int]] = {}
+    for category, ancestor in CategoryAncestor.objects.order_by("id").values_list(
+        "category_id", "category_ancestor_id"
+    ):
+        below.setdefault(ancestor, []).append(category)
+        known.add(category)
+    return CategoryTree(known=frozenset(known), below={k: tuple(v) for k, v in below.items()})
+
+
 def category_is_known(category_id: int) -> bool:
     """Whether the category was sent (deleted or not) or a product is filed under it (a shop may
     send products before, or without, its category tree)."""

@@ -17,7 +17,14 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from django.utils import timezone
 
-from products.selectors import CatalogueChanges, CatalogueRows, catalogue_changes_rows, catalogue_rows
+from products.selectors import (
+    CatalogueChanges,
+    CatalogueRows,
+    CategoryTree,
+    catalogue_changes_rows,
+    catalogue_rows,
+    category_tree,
+)
 from recommendations.algorithms.base import Catalogue
 from recommendations.algorithms.popularity import popularity_from_orders
 
@@ -32,6 +39,7 @@ class CatalogueSnapshot:
     product_category: dict[int, int | None]
     # SKUs listed by more than one product -> every product listing them (rare).
     shared_skus: dict[str, tuple[int, ...]]
+    categories: CategoryTree
     revision: int
     half_life_days: float | None
     built_at: float  # time.monotonic() of the full build
@@ -43,6 +51,10 @@ class CatalogueSnapshot:
     # ascending, so models can update what they derived from the previous catalogue; None
     # after a full build.
     changed_rows: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    def is_category_known(self, category_id: int) -> bool:
+        """Whether the category was sent or a product is filed under it (`category_is_known`)."""
+        return category_id in self.categories.known or bool(self.products_in_category.get(category_id))
 
     def is_shown(self, sku: str) -> bool:
         """Whether a product listing the SKU is published and not deleted."""
@@ -86,6 +98,7 @@ def catalogue_snapshot_build(*, revision: int, half_life_days: float | None) -> 
         product_shown=product_shown,
         product_category=product_category,
         shared_skus={sku: tuple(products) for sku, products in listed_by.items() if len(products) > 1},
+        categories=category_tree(),
         revision=revision,
         half_life_days=half_life_days,
         built_at=time.monotonic(),
@@ -207,6 +220,8 @@ def catalogue_snapshot_patch(
     return replace(
         snapshot,
         catalogue=catalogue,
+        # A category write: the tree is read again whole (small; categories rarely change).
+        categories=category_tree() if keys["CATEGORY"] else snapshot.categories,
         revision=revision,
         structure_memo=memo,
         changed_rows=np.fromiter(sorted(changed), dtype=np.int64, count=len(changed)),

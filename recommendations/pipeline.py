@@ -11,6 +11,7 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass, field
+from itertools import repeat
 
 import numpy as np
 from django.conf import settings
@@ -18,7 +19,7 @@ from django.core.cache import cache
 
 from core.databases import UNREACHABLE_ERRORS, database_alias_of
 from feedback.selectors import MAX_VIEWS, RequesterActivity, requester_activity
-from products.selectors import category_descendants, requester_ordered
+from products.selectors import requester_ordered
 from recommendations.algorithms.base import (
     Phase,
     PredictContext,
@@ -26,6 +27,7 @@ from recommendations.algorithms.base import (
     RecommendationType,
     RequesterHistory,
 )
+from recommendations.algorithms.ranking import catalogue_index
 from recommendations.algorithms.registry import MODELS, last_resort
 from recommendations.experiments import experiment_assignment
 from recommendations.metrics import prediction_metrics_record
@@ -46,6 +48,9 @@ class PredictionRequest:
     variants: tuple[str, ...] = ()
     variants_in_cart: tuple[str, ...] = ()
     limit: int | None = None
+    # The caller reads the product positions only (`/predict/product_positions`): a cached answer
+    # keeps the ranked products, not every variant of the category.
+    positions_only: bool = False
 
 
 @dataclass
@@ -56,6 +61,8 @@ class PredictionAnswer:
     scoring_model: tuple[str, str]
     durations: dict[str, float] = field(default_factory=dict)
     product_positions: dict[str, int] = field(default_factory=dict)
+    # The category's products in the order `product_positions` numbers them (int64).
+    ranked_products: np.ndarray | None = None
     from_cache: bool = False
     # The model that placed each item: the scoring model when it scored the item, else the
     # retrieval model whose candidates filled the list (in that model's order).
@@ -206,12 +213,12 @@ def _retrieve(
                 raise
             logger.exception("model %s failed in retrieval; falling back", model.name)
             continue
-        for sku in found:
-            if sku not in supplier:
-                supplier[sku] = model.name
-                candidates.append(sku)
-                if len(candidates) >= size:
-                    break
+        # Each SKU once, first supplier wins, at most `size` in all (C-level passes: the first
+        # model's list is a thousand SKUs).
+        fresh = list(dict.fromkeys(found)) if not supplier else [s for s in dict.fromkeys(found) if s not in supplier]
+        added = fresh[: max(size - len(candidates), 0)]
+        supplier.update(dict.fromkeys(added, model.name))
+        candidates.extend(added)
         if first is None and (found or position == last):
             first = model
     assert first is not None, "a cascade always ends with dummy"
@@ -250,17 +257,20 @@ def diversity_order(ranked: list[str], distances: np.ndarray, diversity_weight: 
         return list(ranked)
     scale = float(np.max(distances))
     scaled = distances / scale if scale > 0 else np.zeros_like(distances)
-    relevance = 1.0 - np.arange(n) / n
+    # (1 - w) × relevance, -inf once picked; the same operations in the same order as the
+    # formula above, into preallocated arrays (this loop runs on every answer).
+    weighted_relevance = (1.0 - diversity_weight) * (1.0 - np.arange(n) / n)
+    weighted_relevance[0] = -np.inf
     picked = [0]
     distance_sum = scaled[0].copy()
-    remaining = np.ones(n, dtype=bool)
-    remaining[0] = False
+    value = np.empty(n)
     for step in range(1, n):
-        value = (1.0 - diversity_weight) * relevance + diversity_weight * distance_sum / step
-        value[~remaining] = -np.inf
-        choice = int(np.argmax(value))
+        np.multiply(distance_sum, diversity_weight, out=value)
+        np.divide(value, step, out=value)
+        np.add(weighted_relevance, value, out=value)
+        choice = int(value.argmax())
         picked.append(choice)
-        remaining[choice] = False
+        weighted_relevance[choice] = -np.inf
         distance_sum += scaled[choice]
     return [ranked[i] for i in picked]
 
@@ -356,7 +366,10 @@ def prediction_run(request: PredictionRequest, *, store: bool = True) -> Predict
     is_category = request.recommendation_type == RecommendationType.CATEGORY_LIST
     # An anonymous answer is not cached: newcomers must not share one cached list.
     is_cached = is_category and request.session_id is not None
-    cache_signature = f"{state.signature};catalogue={state.snapshot.revision};limit={request.limit}"
+    cache_signature = (
+        f"{state.signature};catalogue={state.snapshot.revision};limit={request.limit};"
+        f"positions_only={request.positions_only}"
+    )
     if is_cached:
         cached = cache.get(_cache_key(request))
         if cached and cached.get("category_id") == request.category_id and cached.get("signature") == cache_signature:
@@ -393,7 +406,10 @@ def prediction_run(request: PredictionRequest, *, store: bool = True) -> Predict
             {
                 "category_id": request.category_id,
                 "signature": cache_signature,
-                "items": "\n".join(answer.items),
+                # Positions only: the ranked product ids as raw int64 (a root category's
+                # tens of thousands of SKUs took 50 ms to pickle and compress).
+                "products": answer.ranked_products.astype(np.int64).tobytes() if request.positions_only else None,
+                "items": "" if request.positions_only else "\n".join(answer.items),
                 "retrieval_model": answer.retrieval_model,
                 "scoring_model": answer.scoring_model,
                 "experiment": answer.experiment,
@@ -407,14 +423,19 @@ def prediction_run(request: PredictionRequest, *, store: bool = True) -> Predict
 
 def _cached_answer(state: ServingState, request: PredictionRequest, cached: dict) -> PredictionAnswer:
     items = cached["items"].split("\n") if cached["items"] else []
-    candidates = category_candidates(state.snapshot, category_descendants(request.category_id))
+    if cached.get("products") is not None:
+        products = np.frombuffer(cached["products"], dtype=np.int64)
+    else:
+        candidates = category_candidates(state.snapshot, state.snapshot.categories.descendants(request.category_id))
+        products = _products_of(candidates, items)
     scoring_model = tuple(cached["scoring_model"])
     return PredictionAnswer(
         items=items,
         recommendation_type=request.recommendation_type,
         retrieval_model=tuple(cached["retrieval_model"]),
         scoring_model=scoring_model,
-        product_positions=_product_positions(candidates, items),
+        product_positions=_numbered(products),
+        ranked_products=products,
         from_cache=True,
         served_by=[scoring_model[0]] * len(items),
         experiment=cached["experiment"],
@@ -440,22 +461,25 @@ def prediction_answer(state: ServingState, request: PredictionRequest, context: 
     retrieval = (model.name, model.identifier or model.name)
     retrieved_at = time.perf_counter()
 
+    index = catalogue_index(context.catalogue)
+    candidate_rows = np.fromiter(map(index.get, candidates, repeat(-1)), dtype=np.int64, count=len(candidates))
+    candidate_rows = candidate_rows[candidate_rows >= 0]
     scorer, scored = _first_answer(
         cascade_models(state, request.recommendation_type, Phase.SCORING),
         context,
         Phase.SCORING,
-        lambda m: m.score(context, candidates),
+        lambda m: _scored(m, context, candidates, candidate_rows),
     )
     scored_at = time.perf_counter()
 
     enough = None if request.limit is None else max(request.limit, state.config.ordering_size)
-    in_stock, out_of_stock = _filter(state, [sku for sku, _ in scored], context.exclude, enough)
+    in_stock, out_of_stock = _filter(state, scored.skus, context.exclude, enough)
     # Diversity re-ranks within the in-stock variants only: stock order survives every phase.
     items = _order(state, in_stock) + out_of_stock
     if request.limit is not None:
         items = items[: request.limit]
     ordered_at = time.perf_counter()
-    unscored = {sku for sku, score in scored if score == float("-inf")}
+    unscored = scored.unscored
     served_by = [supplier.get(sku, scorer.name) if sku in unscored else scorer.name for sku in items]
 
     return PredictionAnswer(
@@ -473,13 +497,46 @@ def prediction_answer(state: ServingState, request: PredictionRequest, context: 
     )
 
 
+@dataclass(frozen=True)
+class _Scored:
+    """A scoring model's answer for the candidates: their SKUs best first, and those it could
+    not score (-inf, ranked last in the retrieval order)."""
+
+    skus: list[str]
+    unscored: frozenset[str]
+
+    def __len__(self) -> int:
+        return len(self.skus)
+
+
+def _scored(model: PredictionModel, context: PredictContext, candidates: list[str], rows: np.ndarray) -> _Scored:
+    """The candidates as `model.score` ranks them; through the model's vectorised pass over
+    their catalogue rows when it has one (the same order: best first, ties and -inf in the
+    given order; a candidate outside the catalogue, which no filter lets through, is left out)."""
+    values = model.score_rows(context, rows) if len(rows) else None
+    if values is None:
+        scored = model.score(context, candidates)
+        return _Scored(
+            skus=[sku for sku, _ in scored],
+            unscored=frozenset(sku for sku, score in scored if score == float("-inf")),
+        )
+    values = np.asarray(values, dtype=np.float64)
+    order = np.argsort(-values, kind="stable")
+    skus = context.catalogue.skus
+    unscored = values[order] == -np.inf
+    return _Scored(
+        skus=skus[rows[order]].tolist(),
+        unscored=frozenset(skus[rows[order][unscored]].tolist()) if unscored.any() else frozenset(),
+    )
+
+
 def _category_answer(state: ServingState, request: PredictionRequest, context: PredictContext) -> PredictionAnswer:
     """A category list: every variant of the category and its sub-categories scored by the
     first ready model of the scoring cascade, filtered, ordered and numbered by product. The
     category's variants can be many (thousands in a large shop), so every step over them is a
     numpy pass over catalogue rows, never a Python loop."""
     started = time.perf_counter()
-    candidates = category_candidates(state.snapshot, category_descendants(request.category_id))
+    candidates = category_candidates(state.snapshot, state.snapshot.categories.descendants(request.category_id))
     retrieved_at = time.perf_counter()
 
     scorer, ranked = _first_answer(
@@ -492,13 +549,20 @@ def _category_answer(state: ServingState, request: PredictionRequest, context: P
 
     catalogue = state.snapshot.catalogue
     enough = None if request.limit is None else max(request.limit, state.config.ordering_size)
-    in_stock, out_of_stock = _filter_rows(
+    (in_stock, in_products), (out_of_stock, out_products) = _filter_rows(
         state, candidates.rows[ranked], candidates.row_products[ranked], context.exclude, enough
     )
     skus = catalogue.skus
-    items = _order(state, skus[in_stock].tolist()) + skus[out_of_stock].tolist()
+    in_stock_skus = skus[in_stock].tolist()
+    ordered = _order(state, in_stock_skus)
+    items = ordered + skus[out_of_stock].tolist()
+    products = np.concatenate((in_products, out_products))
+    if ordered != in_stock_skus:  # the diversity ordering moved some of the head
+        product_of = candidates.product_of
+        head = len(ordered) if len(ordered) < state.config.ordering_size else state.config.ordering_size
+        products[:head] = [product_of[sku] for sku in ordered[:head]]
     if request.limit is not None:
-        items = items[: request.limit]
+        items, products = items[: request.limit], products[: request.limit]
     ordered_at = time.perf_counter()
     return PredictionAnswer(
         items=items,
@@ -510,7 +574,8 @@ def _category_answer(state: ServingState, request: PredictionRequest, context: P
             "scoring": scored_at - retrieved_at,
             "ordering": ordered_at - scored_at,
         },
-        product_positions=_product_positions(candidates, items),
+        product_positions=_numbered(products),
+        ranked_products=products,
         served_by=[scorer.name] * len(items),
     )
 
@@ -532,11 +597,11 @@ def _best_first(model: PredictionModel, context: PredictContext, rows: np.ndarra
 
 def _filter_rows(
     state: ServingState, rows: np.ndarray, products: np.ndarray, exclude: frozenset[str], enough: int | None
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """`_filter` over catalogue rows (each with its product), in numpy: available and not
     excluded; with `one_variant_per_product` the first (best) in-stock variant of each product,
     and an out-of-stock one only for a product with none in stock. Returns (in stock, out of
-    stock) rows, each in the given order, the in-stock ones cut at `enough`."""
+    stock), each (rows, their products) in the given order, the in-stock ones cut at `enough`."""
     catalogue = state.snapshot.catalogue
     keep = catalogue.is_available[rows]
     if exclude:
@@ -550,10 +615,11 @@ def _filter_rows(
     if state.config.one_variant_per_product:
         in_stock, in_products = _first_of_each(in_stock, in_products)
         out_of_stock, out_products = _first_of_each(out_of_stock, out_products)
-        out_of_stock = out_of_stock[~np.isin(out_products, in_products)]
+        unstocked = ~np.isin(out_products, in_products)
+        out_of_stock, out_products = out_of_stock[unstocked], out_products[unstocked]
     if enough is not None:
-        in_stock = in_stock[:enough]
-    return in_stock, out_of_stock
+        in_stock, in_products = in_stock[:enough], in_products[:enough]
+    return (in_stock, in_products), (out_of_stock, out_products)
 
 
 def _first_of_each(rows: np.ndarray, products: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -563,15 +629,19 @@ def _first_of_each(rows: np.ndarray, products: np.ndarray) -> tuple[np.ndarray, 
     return rows[first], products[first]
 
 
-def _product_positions(candidates: CategoryCandidates, items: list[str]) -> dict[str, int]:
-    """Position 0..n-1 of every product of the category that a shopper can see, best first: a
-    product ranks where its best variant stands in the ordered list. Products none of whose
+def _products_of(candidates: CategoryCandidates, items: list[str]) -> np.ndarray:
+    """The product of each of the category's `items` that belongs to it, in their order."""
+    products = np.fromiter(map(candidates.product_of.get, items, repeat(-1)), dtype=np.int64, count=len(items))
+    return products[products >= 0]
+
+
+def _numbered(products: np.ndarray) -> dict[str, int]:
+    """The product positions: 0..n-1 for every product of the category that a shopper can see,
+    best first, numbered by where each product's best variant stands in the ordered list
+    (`products` holds the product of each listed variant, in order). Products none of whose
     variants made the list (unpublished, deleted, all variants deleted, or cut by a limit) get
-    no position; the client sorts them after the others."""
-    product_of = candidates.product_of
-    ranked: dict[int, int] = {}
-    for sku in items:
-        product = product_of.get(sku)
-        if product is not None and product not in ranked:
-            ranked[product] = len(ranked)
-    return {str(product_id): position for product_id, position in ranked.items()}
+    no position; the client sorts them after the others. One pass in numpy, then one C-level
+    dict build (a root category has tens of thousands of products)."""
+    _, first = np.unique(products, return_index=True)
+    first.sort()
+    return dict(zip(map(str, products[first].tolist()), range(len(first))))

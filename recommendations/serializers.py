@@ -17,6 +17,7 @@ history, nothing cached, nothing attributed to a session shared by every newcome
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from django.conf import settings
@@ -24,9 +25,9 @@ from rest_framework import serializers
 
 from core.exceptions import NotFound
 from core.fields import SessionIdField, UserIdField, text_problem
-from products.selectors import category_is_known
 from recommendations.algorithms.base import RecommendationType
 from recommendations.pipeline import PredictionRequest
+from recommendations.serving import category_is_known_now
 
 
 class SkuListField(serializers.Field):
@@ -120,7 +121,7 @@ class PredictRequestSerializer(serializers.Serializer):
         if situation == RecommendationType.CATEGORY_LIST:
             if attrs.get("category_id") is None:
                 raise serializers.ValidationError({"category_id": ["This field is required for CATEGORY_LIST."]})
-            if not category_is_known(attrs["category_id"]):
+            if not category_is_known_now(attrs["category_id"]):
                 raise NotFound({"category_id": [f"No category {attrs['category_id']} is known to the service."]})
         return attrs
 
@@ -142,3 +143,6 @@ class ProductPositionsRequestSerializer(PredictRequestSerializer):
         choices=[RecommendationType.CATEGORY_LIST.value], required=False, default=RecommendationType.CATEGORY_LIST.value
     )
     category_id = serializers.IntegerField(min_value=-(2**31), max_value=2**31 - 1)
+
+    def to_request(self) -> PredictionRequest:
+        return dataclasses.replace(super().to_request(), positions_only=True)

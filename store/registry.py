@@ -84,6 +84,7 @@ _CLASSES = (
         store_serializers.CategorySerializer,
         "products",
         lambda items: product_services.category_upsert_many(categories=items),
+        lambda item: (CatalogueChange.Kind.CATEGORY, item.id),
     ),
     StoreClass(
         "Order",

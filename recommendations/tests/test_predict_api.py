@@ -466,3 +466,46 @@ def test_category_list_cache_works_on_redis_when_rs_cache_url_is_set(settings):
     model_train(model_name="similarity")
     _predict(body)
     assert PredictionResult.objects.count() == 2
+
+
+@pytest.mark.parametrize("one_per_product", [False, True])
+def test_product_positions_follow_the_items_after_the_ordering_moved_the_head(monkeypatch, one_per_product):
+    from recommendations import pipeline
+    from recommendations.algorithms.base import RecommendationType
+
+    _shop()
+    config_version_create(payload={"oneVariantPerProduct": one_per_product})
+    make_orders([("x", "v5", 9), ("x", "v3", 4), ("x", "v0", 1)])
+    # An ordering that turns the head around: the positions must follow what it did.
+    monkeypatch.setattr(pipeline, "_order", lambda state, items: list(reversed(items[:4])) + items[4:])
+    request = pipeline.PredictionRequest(RecommendationType.CATEGORY_LIST, session_id="s9", category_id=1)
+
+    answer = pipeline.prediction_run(request)
+
+    in_stock = answer.items
+    assert len(in_stock) == (3 if one_per_product else 6)
+    numbered: dict[str, int] = {}
+    for sku in answer.items:
+        numbered.setdefault(str(int(sku[1:]) // 2), len(numbered))
+    assert answer.product_positions == numbered
+    assert list(answer.product_positions.values()) == list(range(3))
+    # The cached answer numbers the products the same way.
+    again = pipeline.prediction_run(request)
+    assert again.from_cache and again.items == answer.items and again.product_positions == numbered
+
+
+def test_cached_product_positions_keep_the_ranked_products_and_never_answer_a_list_request():
+    _shop()
+    make_orders([("x", "v5", 9), ("x", "v3", 4)])
+    body = {"recommendation_type": "CATEGORY_LIST", "category_id": 1, "session_id": "s1", "user_id": None}
+
+    first = APIClient().post("/predict/product_positions", body, format="json").json()
+    second = APIClient().post("/predict/product_positions", body, format="json").json()
+    assert first == second == {"2": 0, "1": 1, "0": 2}
+    assert list(second) == ["2", "1", "0"]
+    assert PredictionResult.objects.count() == 1  # the repeat was a cache hit
+
+    # The same session and category through /predict needs the variants: not from that entry.
+    items = _predict({**body, "limit": None})
+    assert _skus(items)[:2] == ["v5", "v3"] and len(items) == 6
+    assert PredictionResult.objects.count() == 2

@@ -60,6 +60,10 @@ def order(token: str, lines: list[list]) -> dict:
     return {"_model_class": "Order", "token": token, "session_id": "s", "product_variants": lines}
 
 
+def category(category_id: int, parent_id: int | None) -> dict:
+    return {"_model_class": "Category", "id": category_id, "parent_id": parent_id}
+
+
 def _shop() -> None:
     post(
         [variant(f"v{i}") for i in range(6)]
@@ -80,6 +84,8 @@ def _as_comparable(snapshot) -> dict:
         "variants_of": {k: v for k, v in snapshot.variants_of.items() if v},
         "products_in_category": {k: sorted(v) for k, v in snapshot.products_in_category.items() if v},
         "product_shown": snapshot.product_shown,
+        "categories_known": sorted(snapshot.categories.known),
+        "categories_below": {k: sorted(v) for k, v in snapshot.categories.below.items()},
     }
 
 
@@ -93,6 +99,8 @@ WRITES = {
     "a variant moved between products": [product(0, ["v0"]), product(2, ["v4", "v5", "v1"])],
     "a new product": [variant("n1"), variant("n2", stock=0), product(8, ["n1", "n2"], category=3)],
     "orders": [order("2b1a7a36-8c4d-4f43-9a7e-111111111111", [["v3", 4], ["v0", 1]])],
+    "a category tree above the products' categories": [category(10, None), category(11, 10), category(1, 11)],
+    "a category moved to another parent": [category(20, None), category(21, None), category(0, 20), category(0, 21)],
     "an order sent again with other lines": [
         order("2b1a7a36-8c4d-4f43-9a7e-111111111111", [["v3", 4]]),
         order("2b1a7a36-8c4d-4f43-9a7e-111111111111", [["v5", 2]]),
@@ -110,6 +118,7 @@ def test_a_patched_snapshot_equals_a_full_rebuild(writes):
     # leaves the structure alone.
     for categories in ([0], [1], [0, 7], [3]):
         serving.category_candidates(before, categories)
+    before_tree = before.categories
 
     for write in WRITES[writes]:
         post([write])
@@ -121,6 +130,8 @@ def test_a_patched_snapshot_equals_a_full_rebuild(writes):
     rebuilt = catalogue_snapshot_build(revision=catalogue_revision_current(), half_life_days=None)
     assert is_complete
     assert _as_comparable(patched) == _as_comparable(rebuilt)
+    # A write that touches no category keeps the tree as it was (no read).
+    assert (patched.categories is before_tree) == (not any(w["_model_class"] == "Category" for w in WRITES[writes]))
     assert patched.revision == rebuilt.revision
     for categories in ([0], [1], [0, 7], [3]):
         mine, fresh = serving.category_candidates(patched, categories), serving.category_candidates(rebuilt, categories)
@@ -273,3 +284,23 @@ def test_a_first_state_slower_than_a_request_deadline_answers_503_until_ready_th
     while not serving._process.ready.is_set() and time.monotonic() < deadline:
         time.sleep(0.02)
     assert len(_predict(body)) == 3
+
+
+@pytest.mark.django_db(databases=ALL_DATABASES)
+def test_a_category_list_reads_the_tree_from_the_snapshot_and_a_category_sent_since_is_known(monkeypatch):
+    _shop()
+    post([category(10, None), category(11, 10), category(1, 11), category(0, 10)])
+    snapshot = catalogue_snapshot_build(revision=catalogue_revision_current(), half_life_days=None)
+    assert sorted(snapshot.categories.descendants(10)) == [0, 1, 10, 11]
+    assert sorted(snapshot.categories.descendants(11)) == [1, 11]
+    assert snapshot.categories.descendants(7) == [7]  # unknown: itself, nothing below
+    assert snapshot.is_category_known(11) and snapshot.is_category_known(0)
+    assert not snapshot.is_category_known(12)
+
+    # A process whose snapshot predates category 12 still knows it, from the database.
+    state = serving_state()
+    monkeypatch.setattr(serving, "serving_state", lambda: replace(state, snapshot=snapshot))
+    post([category(12, 10)])
+    assert not snapshot.is_category_known(12)
+    assert serving.category_is_known_now(12)
+    assert not serving.category_is_known_now(13)
