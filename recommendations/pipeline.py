@@ -424,17 +424,19 @@ def prediction_run(request: PredictionRequest, *, store: bool = True) -> Predict
 def _cached_answer(state: ServingState, request: PredictionRequest, cached: dict) -> PredictionAnswer:
     items = cached["items"].split("\n") if cached["items"] else []
     if cached.get("products") is not None:
-        products = np.frombuffer(cached["products"], dtype=np.int64)
+        products = np.frombuffer(cached["products"], dtype=np.int64)  # distinct, as ranked
+        positions = _numbered_distinct(products)
     else:
         candidates = category_candidates(state.snapshot, state.snapshot.categories.descendants(request.category_id))
         products = _products_of(candidates, items)
+        positions = _numbered(products)
     scoring_model = tuple(cached["scoring_model"])
     return PredictionAnswer(
         items=items,
         recommendation_type=request.recommendation_type,
         retrieval_model=tuple(cached["retrieval_model"]),
         scoring_model=scoring_model,
-        product_positions=_numbered(products),
+        product_positions=positions,
         ranked_products=products,
         from_cache=True,
         served_by=[scoring_model[0]] * len(items),
@@ -539,30 +541,47 @@ def _category_answer(state: ServingState, request: PredictionRequest, context: P
     candidates = category_candidates(state.snapshot, state.snapshot.categories.descendants(request.category_id))
     retrieved_at = time.perf_counter()
 
-    scorer, ranked = _first_answer(
+    scorer, scores = _first_answer(
         cascade_models(state, request.recommendation_type, Phase.SCORING),
         context,
         Phase.SCORING,
-        lambda m: _best_first(m, context, candidates.rows),
+        lambda m: _row_scores(m, context, candidates.rows),
     )
+    enough = None if request.limit is None else max(request.limit, state.config.ordering_size)
+
+    def filtered(ranked: np.ndarray):
+        return _filter_rows(
+            state,
+            candidates.rows[ranked],
+            candidates.row_slots[ranked],
+            len(candidates.product_ids),
+            context.exclude,
+            enough,
+        )
+
+    # A list with a limit needs its first `enough` in-stock products: the best rows hold them
+    # unless most are out of stock or variants of the same products, and then all are ranked.
+    ranked, is_whole = scores.best_first(None if enough is None else PREFIX_PER_ANSWER * enough)
+    (in_stock, in_slots), (out_of_stock, out_slots) = filtered(ranked)
+    if not is_whole and len(in_stock) < enough:
+        (in_stock, in_slots), (out_of_stock, out_slots) = filtered(scores.best_first(None)[0])
     scored_at = time.perf_counter()
 
     catalogue = state.snapshot.catalogue
-    enough = None if request.limit is None else max(request.limit, state.config.ordering_size)
-    (in_stock, in_products), (out_of_stock, out_products) = _filter_rows(
-        state, candidates.rows[ranked], candidates.row_products[ranked], context.exclude, enough
-    )
     skus = catalogue.skus
     in_stock_skus = skus[in_stock].tolist()
     ordered = _order(state, in_stock_skus)
     items = ordered + skus[out_of_stock].tolist()
-    products = np.concatenate((in_products, out_products))
+    slots = np.concatenate((in_slots, out_slots))
     if ordered != in_stock_skus:  # the diversity ordering moved some of the head
-        product_of = candidates.product_of
-        head = len(ordered) if len(ordered) < state.config.ordering_size else state.config.ordering_size
-        products[:head] = [product_of[sku] for sku in ordered[:head]]
+        head = min(len(ordered), state.config.ordering_size)
+        was_at = {sku: i for i, sku in enumerate(in_stock_skus[:head])}
+        slots[:head] = in_slots[[was_at[sku] for sku in ordered[:head]]]
     if request.limit is not None:
-        items, products = items[: request.limit], products[: request.limit]
+        items, slots = items[: request.limit], slots[: request.limit]
+    if not state.config.one_variant_per_product:
+        slots = slots[_first_occurrences(slots, len(candidates.product_ids))]
+    products = candidates.product_ids[slots]
     ordered_at = time.perf_counter()
     return PredictionAnswer(
         items=items,
@@ -574,65 +593,114 @@ def _category_answer(state: ServingState, request: PredictionRequest, context: P
             "scoring": scored_at - retrieved_at,
             "ordering": ordered_at - scored_at,
         },
-        product_positions=_numbered(products),
+        product_positions=_numbered_distinct(products),
         ranked_products=products,
         served_by=[scorer.name] * len(items),
     )
 
 
-def _best_first(model: PredictionModel, context: PredictContext, rows: np.ndarray) -> np.ndarray:
-    """Positions in `rows` (catalogue rows) ordered as the model scores them, best first, equal
-    scores (and those it cannot score, -inf, last) in the given order: what `score` answers."""
+# A category list with a limit first ranks this many rows per variant it needs (see
+# `_RowScores.best_first`).
+PREFIX_PER_ANSWER = 8
+
+
+@dataclass(frozen=True)
+class _RowScores:
+    """A scoring model's answer for a category's rows: a score per row (a vectorised model) or
+    the order its `score` gave."""
+
+    size: int
+    values: np.ndarray | None = None
+    order: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return self.size
+
+    def best_first(self, prefix: int | None) -> tuple[np.ndarray, bool]:
+        """Positions in the rows best first, equal scores (and those the model cannot score, -inf,
+        last) in the given order: what `score` answers. With `prefix`, just the first `prefix` of
+        that order, chosen without sorting every row. Returns them and whether they are all."""
+        if self.values is None:
+            return self.order, True
+        values = self.values
+        if prefix is None or prefix >= self.size:
+            return np.argsort(-values, kind="stable"), True
+        # The prefix-th best value; every row above it, then the rows equal to it in their order.
+        threshold = -np.partition(-values, prefix - 1)[prefix - 1]
+        above = np.flatnonzero(values > threshold)
+        ties = np.flatnonzero(values == threshold)[: prefix - len(above)]
+        chosen = np.concatenate((above, ties))
+        return chosen[np.argsort(-values[chosen], kind="stable")], False
+
+
+def _row_scores(model: PredictionModel, context: PredictContext, rows: np.ndarray) -> _RowScores:
     if not len(rows):
-        return rows
+        return _RowScores(size=0, order=rows)
     values = model.score_rows(context, rows)
     if values is None:  # a model without a vectorised pass: through `score`
         catalogue = context.catalogue
         ranked = model.score(context, catalogue.skus[rows].tolist())
         position = {int(row): i for i, row in enumerate(rows.tolist())}
         index = catalogue.index
-        return np.fromiter((position[index[sku]] for sku, _ in ranked), dtype=np.int64, count=len(ranked))
-    return np.argsort(-np.asarray(values, dtype=np.float64), kind="stable")
+        order = np.fromiter((position[index[sku]] for sku, _ in ranked), dtype=np.int64, count=len(ranked))
+        return _RowScores(size=len(order), order=order)
+    return _RowScores(size=len(rows), values=np.asarray(values, dtype=np.float64))
 
 
 def _filter_rows(
-    state: ServingState, rows: np.ndarray, products: np.ndarray, exclude: frozenset[str], enough: int | None
+    state: ServingState,
+    rows: np.ndarray,
+    slots: np.ndarray,
+    slot_count: int,
+    exclude: frozenset[str],
+    enough: int | None,
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """`_filter` over catalogue rows (each with its product), in numpy: available and not
-    excluded; with `one_variant_per_product` the first (best) in-stock variant of each product,
-    and an out-of-stock one only for a product with none in stock. Returns (in stock, out of
-    stock), each (rows, their products) in the given order, the in-stock ones cut at `enough`."""
+    """`_filter` over catalogue rows, each with its product as a slot in 0..slot_count-1, in
+    numpy: available and not excluded; with `one_variant_per_product` the first (best) in-stock
+    variant of each product, and an out-of-stock one only for a product with none in stock.
+    Returns (in stock, out of stock), each (rows, their slots) in the given order, the in-stock
+    ones cut at `enough`. Linear in the rows: no sorting."""
     catalogue = state.snapshot.catalogue
     keep = catalogue.is_available[rows]
     if exclude:
         index = catalogue.index
         excluded = np.fromiter((index[sku] for sku in exclude if sku in index), dtype=np.int64)
         keep &= ~np.isin(rows, excluded)
-    rows, products = rows[keep], products[keep]
+    rows, slots = rows[keep], slots[keep]
     stocked = catalogue.in_stock[rows]
-    in_stock, in_products = rows[stocked], products[stocked]
-    out_of_stock, out_products = rows[~stocked], products[~stocked]
+    in_stock, in_slots = rows[stocked], slots[stocked]
+    out_of_stock, out_slots = rows[~stocked], slots[~stocked]
     if state.config.one_variant_per_product:
-        in_stock, in_products = _first_of_each(in_stock, in_products)
-        out_of_stock, out_products = _first_of_each(out_of_stock, out_products)
-        unstocked = ~np.isin(out_products, in_products)
-        out_of_stock, out_products = out_of_stock[unstocked], out_products[unstocked]
+        first = _first_occurrences(in_slots, slot_count)
+        in_stock, in_slots = in_stock[first], in_slots[first]
+        has_stock = np.zeros(slot_count, dtype=bool)
+        has_stock[in_slots] = True
+        first = _first_occurrences(out_slots, slot_count) & ~has_stock[out_slots]
+        out_of_stock, out_slots = out_of_stock[first], out_slots[first]
     if enough is not None:
-        in_stock, in_products = in_stock[:enough], in_products[:enough]
-    return (in_stock, in_products), (out_of_stock, out_products)
+        in_stock, in_slots = in_stock[:enough], in_slots[:enough]
+    return (in_stock, in_slots), (out_of_stock, out_slots)
 
 
-def _first_of_each(rows: np.ndarray, products: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The first row of each product, in the given order."""
-    _, first = np.unique(products, return_index=True)
-    first.sort()
-    return rows[first], products[first]
+def _first_occurrences(slots: np.ndarray, slot_count: int) -> np.ndarray:
+    """A mask of the first position of each distinct slot (values in 0..slot_count-1)."""
+    n = len(slots)
+    first = np.full(slot_count, n, dtype=np.int64)
+    np.minimum.at(first, slots, np.arange(n, dtype=np.int64))
+    mask = np.zeros(n, dtype=bool)
+    mask[first[first < n]] = True
+    return mask
 
 
 def _products_of(candidates: CategoryCandidates, items: list[str]) -> np.ndarray:
     """The product of each of the category's `items` that belongs to it, in their order."""
     products = np.fromiter(map(candidates.product_of.get, items, repeat(-1)), dtype=np.int64, count=len(items))
     return products[products >= 0]
+
+
+def _numbered_distinct(products: np.ndarray) -> dict[str, int]:
+    """`_numbered` of products that are distinct already."""
+    return dict(zip(map(str, products.tolist()), range(len(products))))
 
 
 def _numbered(products: np.ndarray) -> dict[str, int]:

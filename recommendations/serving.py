@@ -343,6 +343,11 @@ class CategoryCandidates:
     rows: np.ndarray  # int64 catalogue rows
     row_products: np.ndarray  # int64, the product (in these categories) each row belongs to
     product_of: dict[str, int]  # sku -> its product among these categories
+    # The distinct products of the rows (int64), and each row's product as a slot in it: per-request
+    # work on products (the first variant of each, which products have one in stock) is then
+    # array indexing, not sorting.
+    product_ids: np.ndarray
+    row_slots: np.ndarray
 
 
 def category_candidates(snapshot: CatalogueSnapshot, category_ids: list[int]) -> CategoryCandidates:
@@ -363,11 +368,15 @@ def category_candidates(snapshot: CatalogueSnapshot, category_ids: list[int]) ->
             for sku in snapshot.variants_of.get(product_id, ()):
                 if sku not in product_of and sku in index:
                     product_of[sku] = product_id
+    row_products = np.fromiter(product_of.values(), dtype=np.int64, count=len(product_of))
+    product_ids, row_slots = np.unique(row_products, return_inverse=True)
     memo = CategoryCandidates(
         products=tuple(products),
         rows=np.fromiter((index[sku] for sku in product_of), dtype=np.int64, count=len(product_of)),
-        row_products=np.fromiter(product_of.values(), dtype=np.int64, count=len(product_of)),
+        row_products=row_products,
         product_of=product_of,
+        product_ids=product_ids,
+        row_slots=row_slots.astype(np.int64),
     )
     snapshot.structure_memo[key] = memo
     return memo

@@ -509,3 +509,23 @@ def test_cached_product_positions_keep_the_ranked_products_and_never_answer_a_li
     items = _predict({**body, "limit": None})
     assert _skus(items)[:2] == ["v5", "v3"] and len(items) == 6
     assert PredictionResult.objects.count() == 2
+
+
+@pytest.mark.parametrize("one_per_product", [False, True])
+def test_a_category_list_with_a_limit_is_the_head_of_the_whole_list_when_its_best_rows_are_out_of_stock(
+    monkeypatch, one_per_product
+):
+    from recommendations import pipeline
+
+    # The best sellers are out of stock: the best rows cannot fill the list, the whole category
+    # is ranked.
+    _shop(v5={"stock": 0}, v3={"stock": 0}, v4={"stock": 0})
+    config_version_create(payload={"oneVariantPerProduct": one_per_product, "orderingSize": 0})
+    make_orders([("x", "v5", 9), ("x", "v3", 8), ("x", "v4", 7), ("x", "v2", 1)])
+    monkeypatch.setattr(pipeline, "PREFIX_PER_ANSWER", 1)
+
+    whole = _skus(_predict(_body("CATEGORY_LIST", limit=None, session_id="a")))
+    for limit in (1, 2, 3, 5):
+        assert _skus(_predict(_body("CATEGORY_LIST", limit=limit, session_id=f"b{limit}"))) == whole[:limit]
+    assert whole[0] == "v2"  # the best seller in stock, and the out-of-stock ones last
+    assert whole[-1:] == ["v5"] if one_per_product else whole[-3:] == ["v5", "v3", "v4"]

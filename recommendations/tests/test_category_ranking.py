@@ -1,0 +1,38 @@
+"""A category list with a limit ranks only the best rows it needs, in exactly the full order."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from recommendations.pipeline import _RowScores
+
+# Few distinct values, so ties (and -inf, what a model cannot score) are common.
+values = st.lists(st.sampled_from([-np.inf, 0.0, 0.5, 1.0, 2.0, 3.5]), min_size=1, max_size=60)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=values, prefix=st.integers(min_value=1, max_value=70))
+def test_a_prefix_is_the_first_rows_of_the_stable_full_order(values, prefix):
+    scores = _RowScores(size=len(values), values=np.asarray(values))
+    full, whole = scores.best_first(None)
+    assert whole and full.tolist() == np.argsort(-np.asarray(values), kind="stable").tolist()
+
+    chosen, is_whole = scores.best_first(prefix)
+
+    assert chosen.tolist() == full[:prefix].tolist()
+    assert is_whole == (prefix >= len(values))
+
+
+def test_a_model_without_scores_gives_its_order_whole():
+    order = np.array([2, 0, 1])
+    chosen, is_whole = _RowScores(size=3, order=order).best_first(1)
+    assert chosen.tolist() == [2, 0, 1] and is_whole
+
+
+@pytest.mark.parametrize("prefix", [1, 3, 5])
+def test_ties_at_the_threshold_are_taken_in_row_order(prefix):
+    scores = _RowScores(size=6, values=np.array([0.0, 1.0, 0.0, 0.0, 1.0, 0.0]))
+    assert scores.best_first(prefix)[0].tolist() == [1, 4, 0, 2, 3, 5][:prefix]
