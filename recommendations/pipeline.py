@@ -55,13 +55,15 @@ class PredictionRequest:
 
 @dataclass
 class PredictionAnswer:
-    items: list[str]
+    items: list[str]  # product positions only: the first RS_MAX_LIMIT (what the log keeps)
     recommendation_type: RecommendationType
     retrieval_model: tuple[str, str]
     scoring_model: tuple[str, str]
     durations: dict[str, float] = field(default_factory=dict)
-    product_positions: dict[str, int] = field(default_factory=dict)
-    # The category's products in the order `product_positions` numbers them (int64).
+    # A category's products that a shopper can see, each once, best first (int64): a product
+    # ranks where its best variant stands in the ordered list. Products none of whose variants
+    # made the list (unpublished, deleted, all variants deleted, or cut by a limit) are not in
+    # it; the client sorts them after the others.
     ranked_products: np.ndarray | None = None
     from_cache: bool = False
     # The model that placed each item: the scoring model when it scored the item, else the
@@ -70,6 +72,19 @@ class PredictionAnswer:
     # The experiment and arm whose config served the list (None outside any experiment).
     experiment: str | None = None
     arm: str | None = None
+
+    @property
+    def product_positions(self) -> dict[str, int]:
+        """{product id: position 0..n-1}, best first, as `/predict/product_positions` answers."""
+        return {str(product): position for product, position in self.positions_by_product().items()}
+
+    def positions_by_product(self) -> dict[int, int]:
+        """The product positions keyed by the integer id: built at C speed (a root category has
+        tens of thousands of products); JSON writes the keys as the same strings."""
+        products = self.ranked_products
+        if products is None:
+            return {}
+        return dict(zip(products.tolist(), range(len(products))))
 
     def rs_items(self) -> list[dict]:
         name, identifier = self.scoring_model
@@ -425,18 +440,15 @@ def _cached_answer(state: ServingState, request: PredictionRequest, cached: dict
     items = cached["items"].split("\n") if cached["items"] else []
     if cached.get("products") is not None:
         products = np.frombuffer(cached["products"], dtype=np.int64)  # distinct, as ranked
-        positions = _numbered_distinct(products)
     else:
         candidates = category_candidates(state.snapshot, state.snapshot.categories.descendants(request.category_id))
-        products = _products_of(candidates, items)
-        positions = _numbered(products)
+        products = _distinct(_products_of(candidates, items))
     scoring_model = tuple(cached["scoring_model"])
     return PredictionAnswer(
         items=items,
         recommendation_type=request.recommendation_type,
         retrieval_model=tuple(cached["retrieval_model"]),
         scoring_model=scoring_model,
-        product_positions=positions,
         ranked_products=products,
         from_cache=True,
         served_by=[scoring_model[0]] * len(items),
@@ -494,7 +506,6 @@ def prediction_answer(state: ServingState, request: PredictionRequest, context: 
             "scoring": scored_at - retrieved_at,
             "ordering": ordered_at - scored_at,
         },
-        product_positions={},
         served_by=served_by,
     )
 
@@ -567,18 +578,23 @@ def _category_answer(state: ServingState, request: PredictionRequest, context: P
         (in_stock, in_slots), (out_of_stock, out_slots) = filtered(scores.best_first(None)[0])
     scored_at = time.perf_counter()
 
-    catalogue = state.snapshot.catalogue
-    skus = catalogue.skus
-    in_stock_skus = skus[in_stock].tolist()
-    ordered = _order(state, in_stock_skus)
-    items = ordered + skus[out_of_stock].tolist()
-    slots = np.concatenate((in_slots, out_slots))
-    if ordered != in_stock_skus:  # the diversity ordering moved some of the head
-        head = min(len(ordered), state.config.ordering_size)
-        was_at = {sku: i for i, sku in enumerate(in_stock_skus[:head])}
-        slots[:head] = in_slots[[was_at[sku] for sku in ordered[:head]]]
-    if request.limit is not None:
-        items, slots = items[: request.limit], slots[: request.limit]
+    skus = state.snapshot.catalogue.skus
+    total = len(in_stock) + len(out_of_stock)
+    count = total if request.limit is None else min(request.limit, total)
+    # Product positions need the products of every row, but SKUs only as far as the log keeps
+    # them (a root category's tens of thousands are not turned into strings).
+    wanted = min(count, settings.RECOMMENDER["MAX_LIMIT"]) if request.positions_only else count
+    # Diversity re-orders the in-stock head; the products follow it.
+    head = min(len(in_stock), state.config.ordering_size)
+    head_skus = skus[in_stock[:head]].tolist()
+    ordered = _order(state, head_skus)
+    slots = np.concatenate((in_slots, out_slots))[:count]
+    if ordered != head_skus:
+        was_at = {sku: i for i, sku in enumerate(head_skus)}
+        moved = in_slots[:head][[was_at[sku] for sku in ordered]]
+        slots[: min(head, count)] = moved[:count]
+    rest = np.concatenate((in_stock[head:], out_of_stock))[: max(wanted - head, 0)]
+    items = (ordered + skus[rest].tolist())[:wanted]
     if not state.config.one_variant_per_product:
         slots = slots[_first_occurrences(slots, len(candidates.product_ids))]
     products = candidates.product_ids[slots]
@@ -593,7 +609,6 @@ def _category_answer(state: ServingState, request: PredictionRequest, context: P
             "scoring": scored_at - retrieved_at,
             "ordering": ordered_at - scored_at,
         },
-        product_positions=_numbered_distinct(products),
         ranked_products=products,
         served_by=[scorer.name] * len(items),
     )
@@ -698,18 +713,8 @@ def _products_of(candidates: CategoryCandidates, items: list[str]) -> np.ndarray
     return products[products >= 0]
 
 
-def _numbered_distinct(products: np.ndarray) -> dict[str, int]:
-    """`_numbered` of products that are distinct already."""
-    return dict(zip(map(str, products.tolist()), range(len(products))))
-
-
-def _numbered(products: np.ndarray) -> dict[str, int]:
-    """The product positions: 0..n-1 for every product of the category that a shopper can see,
-    best first, numbered by where each product's best variant stands in the ordered list
-    (`products` holds the product of each listed variant, in order). Products none of whose
-    variants made the list (unpublished, deleted, all variants deleted, or cut by a limit) get
-    no position; the client sorts them after the others. One pass in numpy, then one C-level
-    dict build (a root category has tens of thousands of products)."""
+def _distinct(products: np.ndarray) -> np.ndarray:
+    """Each product once, where it first appears."""
     _, first = np.unique(products, return_index=True)
     first.sort()
-    return dict(zip(map(str, products[first].tolist()), range(len(first))))
+    return products[first]

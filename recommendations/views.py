@@ -43,4 +43,4 @@ class ProductPositionsApi(_PredictionApi):
         description="Product positions.",
     )
     def post(self, request):
-        return Response(self._prediction(request, ProductPositionsRequestSerializer).product_positions)
+        return Response(self._prediction(request, ProductPositionsRequestSerializer).positions_by_product())
