@@ -111,11 +111,17 @@ class CatalogueRows:
     products: list[tuple[int, bool, int | None]]
     links: list[tuple[str, int]]
     order_lines: list[tuple[str, int, datetime.datetime]]
+    buyers: list[tuple[str, str | None]]  # (session id, user id) of every order not deleted
 
 
 def catalogue_rows() -> CatalogueRows:
-    orders = dict(Order.objects.filter(deleted=False).values_list("token", "create_at"))
+    order_rows = Order.objects.filter(deleted=False).values_list("token", "create_at", "session_id", "user_id")
+    orders, buyers = {}, []
+    for token, create_at, session_id, user_id in order_rows:
+        orders[token] = create_at
+        buyers.append((session_id, user_id))
     return CatalogueRows(
+        buyers=buyers,
         variants=list(
             ProductVariant.objects.order_by("sku").values_list(
                 "sku", "stock_quantity", "recommendation_weight", "deleted"
@@ -246,6 +252,7 @@ class CatalogueChanges:
     links: list[tuple[str, int]]
     sold_skus: set[str]
     order_lines: list[tuple[str, int, datetime.datetime]]
+    buyers: list[tuple[str, str | None]]  # (session id, user id) of the written orders not deleted
 
 
 def catalogue_changes_rows(
@@ -272,10 +279,12 @@ def catalogue_changes_rows(
                 "id", "published", "deleted", "category_id"
             )
         ]
+    buyers = []
     for chunk in _chunks(list(order_tokens)):
         sold.update(
             OrderProductVariant.objects.filter(order_id__in=chunk).values_list("product_variant_sku", flat=True)
         )
+        buyers += Order.objects.filter(token__in=chunk, deleted=False).values_list("session_id", "user_id")
     lines = []
     for chunk in _chunks(list(sold)):
         lines += OrderProductVariant.objects.filter(product_variant_sku__in=chunk, order__deleted=False).values_list(
@@ -284,7 +293,7 @@ def catalogue_changes_rows(
     # Links in the order they were stored, as `catalogue_rows` gives them.
     ordered_links = [(sku, product_id) for _, sku, product_id in sorted(links)]
     return CatalogueChanges(
-        variants=variants, products=products, links=ordered_links, sold_skus=sold, order_lines=lines
+        variants=variants, products=products, links=ordered_links, sold_skus=sold, order_lines=lines, buyers=buyers
     )
 
 

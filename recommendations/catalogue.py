@@ -40,6 +40,10 @@ class CatalogueSnapshot:
     # SKUs listed by more than one product -> every product listing them (rare).
     shared_skus: dict[str, tuple[int, ...]]
     categories: CategoryTree
+    # Sessions and users that placed an order (never forgotten until a rebuild): a requester in
+    # neither has nothing to exclude as bought, so the prediction asks the database nothing.
+    buyer_sessions: set[str]
+    buyer_users: set[str]
     revision: int
     half_life_days: float | None
     built_at: float  # time.monotonic() of the full build
@@ -51,6 +55,13 @@ class CatalogueSnapshot:
     # ascending, so models can update what they derived from the previous catalogue; None
     # after a full build.
     changed_rows: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    def may_have_ordered(self, *, user_id: str | None, session_id: str | None) -> bool:
+        """False when the requester (a user, else the session, as `requester_ordered` matches)
+        had placed no order as of this snapshot."""
+        if user_id:
+            return user_id in self.buyer_users
+        return session_id is not None and session_id in self.buyer_sessions
 
     def is_category_known(self, category_id: int) -> bool:
         """Whether the category was sent or a product is filed under it (`category_is_known`)."""
@@ -99,6 +110,8 @@ def catalogue_snapshot_build(*, revision: int, half_life_days: float | None) -> 
         product_category=product_category,
         shared_skus={sku: tuple(products) for sku, products in listed_by.items() if len(products) > 1},
         categories=category_tree(),
+        buyer_sessions={session for session, _ in rows.buyers},
+        buyer_users={user for _, user in rows.buyers if user},
         revision=revision,
         half_life_days=half_life_days,
         built_at=time.monotonic(),
@@ -207,6 +220,13 @@ def catalogue_snapshot_patch(
             # A variant with no row any more is gone; one with a row is available when it is
             # not deleted and a product listing it is shown.
             catalogue.is_available[row] = not deleted_of.get(sku, True) and snapshot.is_shown(sku)
+
+    # Buyers: added in place (a request reading the set mid-update sees either answer, and a
+    # requester wrongly taken for a buyer only costs one query).
+    for session, user in rows.buyers:
+        snapshot.buyer_sessions.add(session)
+        if user:
+            snapshot.buyer_users.add(user)
 
     # Sales: the popularity of every variant an order touched, from all its order lines.
     if rows.sold_skus:

@@ -106,12 +106,15 @@ class PredictionAnswer:
 # --- context -------------------------------------------------------------------------------
 
 
-def _requester_history(request: PredictionRequest, activity: RequesterActivity) -> RequesterHistory:
+def _requester_history(
+    state: ServingState, request: PredictionRequest, activity: RequesterActivity
+) -> RequesterHistory:
     """What the requester did: a known user is matched by user id, anyone else by session."""
+    requester = {"user_id": request.user_id, "session_id": request.session_id}
     return RequesterHistory(
         viewed=(*activity.user_views, *activity.visited[-MAX_VIEWS:]),
         carted=activity.carted,
-        ordered=tuple(requester_ordered(user_id=request.user_id, session_id=request.session_id)),
+        ordered=tuple(requester_ordered(**requester)) if state.snapshot.may_have_ordered(**requester) else (),
         reviewed=activity.reviews,
     )
 
@@ -166,7 +169,7 @@ def _context(state: ServingState, request: PredictionRequest) -> PredictContext:
         session_history = (*session_history, viewed)
     requester = None
     if uses_history:
-        requester = _requester_history(request, activity)
+        requester = _requester_history(state, request, activity)
         if request.recommendation_type != RecommendationType.CATEGORY_LIST:
             # What the requester bought or reviewed does not come back.
             exclude.update(requester.ordered)

@@ -56,8 +56,8 @@ def product(product_id: int, skus: list[str], category: int | None = 1, **extra)
     }
 
 
-def order(token: str, lines: list[list]) -> dict:
-    return {"_model_class": "Order", "token": token, "session_id": "s", "product_variants": lines}
+def order(token: str, lines: list[list], session_id: str = "s", **extra) -> dict:
+    return {"_model_class": "Order", "token": token, "session_id": session_id, "product_variants": lines, **extra}
 
 
 def category(category_id: int, parent_id: int | None) -> dict:
@@ -101,6 +101,9 @@ WRITES = {
     "orders": [order("2b1a7a36-8c4d-4f43-9a7e-111111111111", [["v3", 4], ["v0", 1]])],
     "a category tree above the products' categories": [category(10, None), category(11, 10), category(1, 11)],
     "a category moved to another parent": [category(20, None), category(21, None), category(0, 20), category(0, 21)],
+    "an order of a signed-in user": [
+        order("2b1a7a36-8c4d-4f43-9a7e-222222222222", [["v1", 1]], session_id="s7", user_id="buyer@example.com")
+    ],
     "an order sent again with other lines": [
         order("2b1a7a36-8c4d-4f43-9a7e-111111111111", [["v3", 4]]),
         order("2b1a7a36-8c4d-4f43-9a7e-111111111111", [["v5", 2]]),
@@ -130,6 +133,7 @@ def test_a_patched_snapshot_equals_a_full_rebuild(writes):
     rebuilt = catalogue_snapshot_build(revision=catalogue_revision_current(), half_life_days=None)
     assert is_complete
     assert _as_comparable(patched) == _as_comparable(rebuilt)
+    assert patched.buyer_sessions == rebuilt.buyer_sessions and patched.buyer_users == rebuilt.buyer_users
     # A write that touches no category keeps the tree as it was (no read).
     assert (patched.categories is before_tree) == (not any(w["_model_class"] == "Category" for w in WRITES[writes]))
     assert patched.revision == rebuilt.revision
@@ -304,3 +308,16 @@ def test_a_category_list_reads_the_tree_from_the_snapshot_and_a_category_sent_si
     assert not snapshot.is_category_known(12)
     assert serving.category_is_known_now(12)
     assert not serving.category_is_known_now(13)
+
+
+@pytest.mark.django_db(databases=ALL_DATABASES)
+def test_the_snapshot_knows_who_ordered_so_others_are_not_looked_up():
+    _shop()
+    post([order("2b1a7a36-8c4d-4f43-9a7e-000000000000", [["v4", 2]], session_id="s1", user_id="42")])
+    snapshot = catalogue_snapshot_build(revision=catalogue_revision_current(), half_life_days=None)
+
+    assert snapshot.may_have_ordered(user_id=None, session_id="s1")
+    assert snapshot.may_have_ordered(user_id="42", session_id="other")
+    assert not snapshot.may_have_ordered(user_id=None, session_id="s2")
+    assert not snapshot.may_have_ordered(user_id="43", session_id="s1")  # a user is matched by user
+    assert not snapshot.may_have_ordered(user_id=None, session_id=None)
