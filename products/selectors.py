@@ -153,7 +153,7 @@ class CategoryTree:
     below: dict[int, tuple[int, ...]]
 
     def descendants(self, category_id: int) -> list[int]:
-        """The category and every category below it (what `category_descendants` reads)."""
+        """The category and every category below it."""
         found = self.below.get(category_id, ())
         return list(found) if category_id in found else [category_id, *found]
 
@@ -179,14 +179,6 @@ def category_is_known(category_id: int) -> bool:
         or CategoryAncestor.objects.filter(category_id=category_id).exists()
         or Product.objects.filter(category_id=category_id).exists()
     )
-
-
-def category_descendants(category_id: int) -> list[int]:
-    """The category and every category below it."""
-    found = list(
-        CategoryAncestor.objects.filter(category_ancestor_id=category_id).values_list("category_id", flat=True)
-    )
-    return found if category_id in found else [category_id, *found]
 
 
 def requester_ordered(*, user_id: str | None, session_id: str | None, limit: int = 500) -> list[str]:

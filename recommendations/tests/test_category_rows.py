@@ -8,7 +8,6 @@ import random
 import pytest
 
 from conftest import ALL_DATABASES
-from products.selectors import category_descendants
 from recommendations import pipeline
 from recommendations.algorithms.base import RecommendationType
 from recommendations.services import config_version_create
@@ -41,7 +40,7 @@ def _shop(seed: int) -> None:
 
 def _reference(state, request, context, scorer_name):
     """The list-based path the category list took before it ran on rows."""
-    candidates = category_candidates(state.snapshot, category_descendants(request.category_id))
+    candidates = category_candidates(state.snapshot, state.snapshot.categories.descendants(request.category_id))
     skus = state.snapshot.catalogue.skus[candidates.rows].tolist()
     scored = state.models[scorer_name].score(context, skus)
     enough = None if request.limit is None else max(request.limit, state.config.ordering_size)
