@@ -13,6 +13,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from itertools import chain, repeat
 
 import numpy as np
 from django.utils import timezone
@@ -74,6 +75,75 @@ class CatalogueSnapshot:
             product = self.product_of.get(sku)
             return product is not None and self.product_shown.get(product, False)
         return any(self.product_shown.get(product, False) for product in products)
+
+
+@dataclass(frozen=True)
+class CategoryLayout:
+    """Every product filed under a category and its variants' catalogue rows, laid out category
+    by category (each category's products in `products_in_category` order, each product's
+    variants in `variants_of` order, SKUs outside the catalogue left out), so the candidates of
+    any set of categories are a few array slices. Derived from the structure once (the
+    refresher builds it before a new structure serves), never per request."""
+
+    products: np.ndarray  # int64 product ids
+    product_span: dict[int, tuple[int, int]]  # category -> [start, stop) in `products`
+    rows: np.ndarray  # int64 catalogue rows
+    row_products: np.ndarray  # int64, the product listing each row there
+    row_span: dict[int, tuple[int, int]]  # category -> [start, stop) in `rows`
+    # A row laid out twice (a SKU listed by several products, or twice by one): candidates then
+    # keep its first place. A product laid out twice (filed under two categories): never in a
+    # consistent snapshot, checked rather than assumed.
+    has_repeated_rows: bool
+    has_repeated_products: bool
+
+
+LAYOUT_KEY = "category-layout"
+
+
+def category_layout(snapshot: CatalogueSnapshot) -> CategoryLayout:
+    """The snapshot's `CategoryLayout`, built on first use and kept in its `structure_memo`
+    (shared by every patched snapshot of the same structure). Linear in the catalogue, at C speed
+    but for one pass over the products (about 0.2 s at a million variants)."""
+    memo = snapshot.structure_memo.get(LAYOUT_KEY)
+    if memo is not None:
+        return memo
+    product_span: dict[int, tuple[int, int]] = {}
+    start = 0
+    for category, products in snapshot.products_in_category.items():
+        product_span[category] = (start, start + len(products))
+        start += len(products)
+    products = np.fromiter(chain.from_iterable(snapshot.products_in_category.values()), dtype=np.int64, count=start)
+    variants_of = snapshot.variants_of
+    listed = [variants_of.get(product, ()) for product in products.tolist()]
+    lengths = np.fromiter(map(len, listed), dtype=np.int64, count=len(listed))
+    index = snapshot.catalogue.index
+    total = int(lengths.sum())
+    rows = np.fromiter(map(index.get, chain.from_iterable(listed), repeat(-1)), dtype=np.int64, count=total)
+    row_products = np.repeat(products, lengths)
+    # Where each product's rows start, counted in the rows kept (those in the catalogue).
+    kept = rows >= 0
+    kept_before = np.zeros(total + 1, dtype=np.int64)
+    np.cumsum(kept, out=kept_before[1:])
+    product_starts = np.zeros(len(products) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=product_starts[1:])
+    row_start = kept_before[product_starts]
+    rows, row_products = rows[kept], row_products[kept]
+    layout = CategoryLayout(
+        products=products,
+        product_span=product_span,
+        rows=rows,
+        row_products=row_products,
+        row_span={category: (int(row_start[a]), int(row_start[b])) for category, (a, b) in product_span.items()},
+        has_repeated_rows=_has_repeats(rows),
+        has_repeated_products=_has_repeats(products),
+    )
+    snapshot.structure_memo[LAYOUT_KEY] = layout
+    return layout
+
+
+def _has_repeats(values: np.ndarray) -> bool:
+    ordered = np.sort(values)
+    return bool((ordered[1:] == ordered[:-1]).any())
 
 
 def _popularity(skus: list[str], lines: list, half_life_days: float | None) -> np.ndarray:

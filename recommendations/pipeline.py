@@ -445,7 +445,7 @@ def _cached_answer(state: ServingState, request: PredictionRequest, cached: dict
         products = np.frombuffer(cached["products"], dtype=np.int64)  # distinct, as ranked
     else:
         candidates = category_candidates(state.snapshot, state.snapshot.categories.descendants(request.category_id))
-        products = _distinct(_products_of(candidates, items))
+        products = _distinct(_products_of(state.snapshot.catalogue.index, candidates, items))
     scoring_model = tuple(cached["scoring_model"])
     return PredictionAnswer(
         items=items,
@@ -710,10 +710,10 @@ def _first_occurrences(slots: np.ndarray, slot_count: int) -> np.ndarray:
     return mask
 
 
-def _products_of(candidates: CategoryCandidates, items: list[str]) -> np.ndarray:
+def _products_of(index: dict[str, int], candidates: CategoryCandidates, items: list[str]) -> np.ndarray:
     """The product of each of the category's `items` that belongs to it, in their order."""
-    products = np.fromiter(map(candidates.product_of.get, items, repeat(-1)), dtype=np.int64, count=len(items))
-    return products[products >= 0]
+    rows = np.fromiter(map(index.get, items, repeat(-1)), dtype=np.int64, count=len(items))
+    return candidates.products_of_rows(rows[rows >= 0])
 
 
 def _distinct(products: np.ndarray) -> np.ndarray:

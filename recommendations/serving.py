@@ -21,6 +21,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from django.conf import settings
@@ -35,7 +36,12 @@ from products.selectors import category_is_known
 from recommendations.algorithms.base import ArtefactError, PredictionModel
 from recommendations.algorithms.registry import MODELS
 from recommendations.artefact_store import artefact_read
-from recommendations.catalogue import CatalogueSnapshot, catalogue_snapshot_build, catalogue_snapshot_patch
+from recommendations.catalogue import (
+    CatalogueSnapshot,
+    catalogue_snapshot_build,
+    catalogue_snapshot_patch,
+    category_layout,
+)
 from recommendations.config import DEFAULT_CONFIG, RecommenderConfig, config_from_payload
 from recommendations.training.data import session_data_of
 
@@ -210,6 +216,9 @@ def _refresh(process: _Process) -> ServingState:
         data = ConfigVersion.objects.filter(id=version_id).values_list("data", flat=True).first()
         config = config_from_payload(data) if data is not None else DEFAULT_CONFIG
     snapshot = _snapshot(previous, config, revision)
+    # A new catalogue structure is laid out by category here, before it serves: no category
+    # list waits for it.
+    category_layout(snapshot)
     models = _models(process, published)
     is_new_catalogue = previous is None or snapshot.catalogue is not previous.snapshot.catalogue
     for model in models.values():
@@ -336,47 +345,71 @@ def serving_cache_clear() -> None:
 
 @dataclass(frozen=True)
 class CategoryCandidates:
-    """A category list's candidates: the products directly in the requested categories and
-    their variants as catalogue rows (no repeats), each with its product."""
+    """A category list's candidates: the variants of the products directly in the requested
+    categories as catalogue rows (no repeats), each with its product."""
 
-    products: tuple[int, ...]
     rows: np.ndarray  # int64 catalogue rows
     row_products: np.ndarray  # int64, the product (in these categories) each row belongs to
-    product_of: dict[str, int]  # sku -> its product among these categories
     # The distinct products of the rows (int64), and each row's product as a slot in it: per-request
     # work on products (the first variant of each, which products have one in stock) is then
     # array indexing, not sorting.
     product_ids: np.ndarray
     row_slots: np.ndarray
+    # Every product filed directly under the categories, with variants or not (int64).
+    products: np.ndarray
+
+    def products_of_rows(self, rows: np.ndarray) -> np.ndarray:
+        """The product of each of `rows` that is a candidate (the others left out), in order."""
+        if not len(self.rows):
+            return _EMPTY_ROWS
+        order = self._row_order
+        at = np.minimum(np.searchsorted(self.rows, rows, sorter=order), len(order) - 1)
+        found = self.rows[order[at]] == rows
+        return self.row_products[order[at[found]]]
+
+    @cached_property
+    def _row_order(self) -> np.ndarray:
+        # Computed when first asked (only a cached list answer needs it).
+        return np.argsort(self.rows)
+
+
+_EMPTY_ROWS = np.zeros(0, dtype=np.int64)
 
 
 def category_candidates(snapshot: CatalogueSnapshot, category_ids: list[int]) -> CategoryCandidates:
-    """The candidates of a category list, computed once per catalogue structure and set of
-    categories (the snapshot's `structure_memo`, which a stock or price change keeps and a
-    product or new variant starts afresh), so a request does no Python loop over the category."""
-    catalogue = snapshot.catalogue
+    """The candidates of a category list: slices of the snapshot's category layout, joined once
+    per catalogue structure and set of categories (the snapshot's `structure_memo`, which a stock
+    or price change keeps and a product or new variant starts afresh). No Python loop over the
+    category's products."""
     key = ("category", tuple(category_ids))
     memo = snapshot.structure_memo.get(key)
     if memo is not None:
         return memo
-    products: list[int] = []
-    product_of: dict[str, int] = {}
-    index = catalogue.index
-    for category in category_ids:
-        for product_id in snapshot.products_in_category.get(category, ()):
-            products.append(product_id)
-            for sku in snapshot.variants_of.get(product_id, ()):
-                if sku not in product_of and sku in index:
-                    product_of[sku] = product_id
-    row_products = np.fromiter(product_of.values(), dtype=np.int64, count=len(product_of))
-    product_ids, row_slots = np.unique(row_products, return_inverse=True)
+    layout = category_layout(snapshot)
+    categories = [c for c in dict.fromkeys(category_ids) if c in layout.row_span]
+    row_spans = [layout.row_span[c] for c in categories]
+    rows = np.concatenate([layout.rows[a:b] for a, b in row_spans]) if row_spans else _EMPTY_ROWS
+    row_products = np.concatenate([layout.row_products[a:b] for a, b in row_spans]) if row_spans else _EMPTY_ROWS
+    if layout.has_repeated_rows and len(rows):
+        # A SKU listed by several of these products belongs to the first.
+        _, first = np.unique(rows, return_index=True)
+        first.sort()
+        rows, row_products = rows[first], row_products[first]
+    if layout.has_repeated_products:
+        product_ids, row_slots = np.unique(row_products, return_inverse=True)
+    else:
+        # Each product's rows are consecutive and no product comes back later: a slot per run.
+        starts = np.ones(len(row_products), dtype=bool)
+        starts[1:] = row_products[1:] != row_products[:-1]
+        product_ids = row_products[starts]
+        row_slots = np.cumsum(starts) - 1
+    product_spans = [layout.product_span[c] for c in categories]
     memo = CategoryCandidates(
-        products=tuple(products),
-        rows=np.fromiter((index[sku] for sku in product_of), dtype=np.int64, count=len(product_of)),
+        rows=rows,
         row_products=row_products,
-        product_of=product_of,
         product_ids=product_ids,
         row_slots=row_slots.astype(np.int64),
+        products=np.concatenate([layout.products[a:b] for a, b in product_spans]) if product_spans else _EMPTY_ROWS,
     )
     snapshot.structure_memo[key] = memo
     return memo
