@@ -642,13 +642,24 @@ class _RowScores:
             return self.order, True
         values = self.values
         if prefix is None or prefix >= self.size:
-            return np.argsort(-values, kind="stable"), True
+            return _stable_best_first(values), True
         # The prefix-th best value; every row above it, then the rows equal to it in their order.
         threshold = -np.partition(-values, prefix - 1)[prefix - 1]
         above = np.flatnonzero(values > threshold)
         ties = np.flatnonzero(values == threshold)[: prefix - len(above)]
         chosen = np.concatenate((above, ties))
         return chosen[np.argsort(-values[chosen], kind="stable")], False
+
+
+def _stable_best_first(values: np.ndarray) -> np.ndarray:
+    """`np.argsort(-values, kind="stable")`, sorting only the values above the lowest: the rows
+    at the lowest (often most of a large category: variants a session model cannot score, or
+    never sold) follow in their order, which is where a stable sort puts them."""
+    low = values.min()
+    above = np.flatnonzero(values > low)
+    if np.isnan(low) or 2 * len(above) > len(values):
+        return np.argsort(-values, kind="stable")
+    return np.concatenate((above[np.argsort(-values[above], kind="stable")], np.flatnonzero(values == low)))
 
 
 def _row_scores(model: PredictionModel, context: PredictContext, rows: np.ndarray) -> _RowScores:

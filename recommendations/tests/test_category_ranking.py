@@ -36,3 +36,24 @@ def test_a_model_without_scores_gives_its_order_whole():
 def test_ties_at_the_threshold_are_taken_in_row_order(prefix):
     scores = _RowScores(size=6, values=np.array([0.0, 1.0, 0.0, 0.0, 1.0, 0.0]))
     assert scores.best_first(prefix)[0].tolist() == [1, 4, 0, 2, 3, 5][:prefix]
+
+
+# Most rows at the lowest value (a session model's unscored rows, never-sold variants): the
+# whole order sorts only the others.
+mostly_lowest = st.one_of(
+    st.lists(st.sampled_from([-np.inf] * 6 + [0.0, 1.0, 2.5]), min_size=1, max_size=80),
+    st.lists(st.sampled_from([0.0] * 6 + [0.25, 1.0, -1.0]), min_size=1, max_size=80),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=mostly_lowest)
+def test_the_whole_order_is_the_stable_sort_when_most_rows_share_the_lowest_value(values):
+    full, whole = _RowScores(size=len(values), values=np.asarray(values)).best_first(None)
+    assert whole and full.tolist() == np.argsort(-np.asarray(values), kind="stable").tolist()
+
+
+def test_the_whole_order_with_a_nan_is_the_stable_sort():
+    values = np.array([0.0, np.nan, 0.0, 0.0, 1.0, 0.0])
+    full, _ = _RowScores(size=6, values=values).best_first(None)
+    assert full.tolist() == np.argsort(-values, kind="stable").tolist()
