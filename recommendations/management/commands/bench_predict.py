@@ -323,8 +323,14 @@ class _RawConnection:
                 length = int(value)
             elif name == b"connection" and value.strip().lower() == b"close":
                 closing = True
-        while len(rest) < length:
-            rest += self._receive(store=False)
+        # Chunks joined once: adding each to the body copies it again (a product positions
+        # answer of a large category is megabytes, and the copies would count as its latency).
+        chunks, received = [rest], len(rest)
+        while received < length:
+            chunk = self._receive(store=False)
+            chunks.append(chunk)
+            received += len(chunk)
+        rest = b"".join(chunks) if len(chunks) > 1 else rest
         self.buffer = rest[length:]
         if closing:
             # gunicorn's sync workers answer one request per connection.
