@@ -212,10 +212,13 @@ def catalogue_snapshot_patch(
         skus=keys["VARIANT"] | listed_before, product_ids=product_ids, order_tokens=keys["ORDER"]
     )
 
-    # Products: their flags, categories and variant lists.
+    # Products: their flags, categories and variant lists. Only a product filed elsewhere, or
+    # listing other variants, changes the structure (not one published or edited in place).
+    restructured = False
     for product_id, shown, category in rows.products:
         old_category = snapshot.product_category.get(product_id)
-        if old_category != category:
+        if old_category != category or product_id not in snapshot.product_category:
+            restructured = True
             if old_category is not None:
                 remaining = tuple(p for p in snapshot.products_in_category.get(old_category, ()) if p != product_id)
                 snapshot.products_in_category[old_category] = remaining
@@ -236,7 +239,10 @@ def catalogue_snapshot_patch(
         for sku, products in listed_by.items()
     )
     for product_id in product_ids:
-        snapshot.variants_of[product_id] = tuple(products_listing.get(product_id, ()))
+        listing = tuple(products_listing.get(product_id, ()))
+        if snapshot.variants_of.get(product_id, ()) != listing:
+            restructured = True
+        snapshot.variants_of[product_id] = listing
     for sku in touched_skus:
         products = listed_by.get(sku)
         if products:
@@ -304,7 +310,7 @@ def catalogue_snapshot_patch(
         values = _popularity(sold, rows.order_lines, snapshot.half_life_days)
         for sku, value in zip(sold, values.tolist()):
             catalogue.popularity[index[sku]] = value
-    structure_changed = bool(product_ids or new_skus or relinked)
+    structure_changed = bool(restructured or new_skus or relinked)
     memo = {} if structure_changed else snapshot.structure_memo
     changed = {index[sku] for sku in (*variant_rows, *touched_skus, *rows.sold_skus) if sku in index}
     return replace(

@@ -93,8 +93,10 @@ WRITES = {
     "stock to zero and a weight": [variant("v1", stock=0, recommendation_weight=0.9)],
     "a variant deleted": [variant("v2", deleted=True)],
     "a product unpublished": [product(1, ["v2", "v3"], published=False)],
-    "a product soft-deleted": [product(2, ["v4", "v5"], deleted=True)],
+    "a product soft-deleted": [product(2, ["v4", "v5"], category=0, deleted=True)],
     "a product moved to another category": [product(0, ["v0", "v1"], category=7)],
+    "a product listing its variants in another order": [product(1, ["v3", "v2"])],
+    "a product sent again as it was": [product(1, ["v2", "v3"])],
     "a new variant on an existing product": [variant("v9"), product(1, ["v2", "v3", "v9"])],
     "a variant moved between products": [product(0, ["v0"]), product(2, ["v4", "v5", "v1"])],
     "a new product": [variant("n1"), variant("n2", stock=0), product(8, ["n1", "n2"], category=3)],
@@ -137,6 +139,17 @@ def test_a_patched_snapshot_equals_a_full_rebuild(writes):
     # A write that touches no category keeps the tree as it was (no read).
     assert (patched.categories is before_tree) == (not any(w["_model_class"] == "Category" for w in WRITES[writes]))
     assert patched.revision == rebuilt.revision
+    # The category layout and candidates are kept by a write that files no product elsewhere
+    # and lists no other variants.
+    restructures = (
+        "a product moved to another category",
+        "a product listing its variants in another order",
+        "a new variant on an existing product",
+        "a variant moved between products",
+        "a new product",
+    )
+    keeps_structure = writes not in restructures
+    assert (patched.structure_memo is before.structure_memo) == keeps_structure
     for categories in ([0], [1], [0, 7], [3]):
         mine, fresh = serving.category_candidates(patched, categories), serving.category_candidates(rebuilt, categories)
         mine_skus = patched.catalogue.skus[mine.rows].tolist()
