@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.auth import TokenProtectedMixin
 from core.openapi import api_operation
 from core.parsers import BoundedJSONParser
-from core.renderers import PlainJSONRenderer
+from core.renderers import PlainJSONRenderer, Positions
 from recommendations.openapi import PREDICT_ANSWER, PRODUCT_POSITIONS_ANSWER
 from recommendations.pipeline import PredictionAnswer, prediction_run
 from recommendations.serializers import PredictRequestSerializer, ProductPositionsRequestSerializer
@@ -43,4 +44,6 @@ class ProductPositionsApi(_PredictionApi):
         description="Product positions.",
     )
     def post(self, request):
-        return Response(self._prediction(request, ProductPositionsRequestSerializer).positions_by_product())
+        ranked = self._prediction(request, ProductPositionsRequestSerializer).ranked_products
+        # Written from the array (a root category of a large shop has hundreds of thousands).
+        return Response(Positions(ranked if ranked is not None else np.zeros(0, dtype=np.int64)))
