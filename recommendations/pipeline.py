@@ -370,6 +370,11 @@ def _filter(
 # --- the pipeline --------------------------------------------------------------------------
 
 
+# The layout of a cached answer; an entry of another layout (written before an upgrade) is
+# computed afresh.
+CACHE_FORMAT = 2
+
+
 def _cache_key(request: PredictionRequest) -> str:
     digest = hashlib.sha256(request.session_id.encode("utf-8")).hexdigest()
     return f"category-list:{digest}"
@@ -386,7 +391,7 @@ def prediction_run(request: PredictionRequest, *, store: bool = True) -> Predict
     is_cached = is_category and request.session_id is not None
     cache_signature = (
         f"{state.signature};catalogue={state.snapshot.revision};limit={request.limit};"
-        f"positions_only={request.positions_only}"
+        f"positions_only={request.positions_only};format={CACHE_FORMAT}"
     )
     if is_cached:
         cached = cache.get(_cache_key(request))
@@ -426,7 +431,8 @@ def prediction_run(request: PredictionRequest, *, store: bool = True) -> Predict
                 "signature": cache_signature,
                 # Positions only: the ranked product ids as raw int64 (a root category's
                 # tens of thousands of SKUs took 50 ms to pickle and compress).
-                "products": answer.ranked_products.astype(np.int64).tobytes() if request.positions_only else None,
+                # 32-bit where every id fits (half the bytes to write and read).
+                "products": _compact_ids(answer.ranked_products) if request.positions_only else None,
                 "items": "" if request.positions_only else "\n".join(answer.items),
                 "retrieval_model": answer.retrieval_model,
                 "scoring_model": answer.scoring_model,
@@ -442,7 +448,7 @@ def prediction_run(request: PredictionRequest, *, store: bool = True) -> Predict
 def _cached_answer(state: ServingState, request: PredictionRequest, cached: dict) -> PredictionAnswer:
     items = cached["items"].split("\n") if cached["items"] else []
     if cached.get("products") is not None:
-        products = np.frombuffer(cached["products"], dtype=np.int64)  # distinct, as ranked
+        products = _ids_of(cached["products"])  # distinct, as ranked
     else:
         candidates = category_candidates(state.snapshot, state.snapshot.categories.descendants(request.category_id))
         products = _distinct(_products_of(state.snapshot.catalogue.index, candidates, items))
@@ -458,6 +464,19 @@ def _cached_answer(state: ServingState, request: PredictionRequest, cached: dict
         experiment=cached["experiment"],
         arm=cached["arm"],
     )
+
+
+def _compact_ids(ids: np.ndarray) -> tuple[str, bytes]:
+    """Integer ids as (dtype, raw bytes): uint32 when every one fits, else int64."""
+    ids = np.asarray(ids, dtype=np.int64)
+    fits = not len(ids) or (ids.min() >= 0 and ids.max() <= np.iinfo(np.uint32).max)
+    dtype = np.uint32 if fits else np.int64
+    return np.dtype(dtype).str, ids.astype(dtype).tobytes()
+
+
+def _ids_of(compact: tuple[str, bytes]) -> np.ndarray:
+    dtype, raw = compact
+    return np.frombuffer(raw, dtype=np.dtype(dtype)).astype(np.int64)
 
 
 def prediction_answer(state: ServingState, request: PredictionRequest, context: PredictContext) -> PredictionAnswer:

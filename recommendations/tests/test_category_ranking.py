@@ -57,3 +57,14 @@ def test_the_whole_order_with_a_nan_is_the_stable_sort():
     values = np.array([0.0, np.nan, 0.0, 0.0, 1.0, 0.0])
     full, _ = _RowScores(size=6, values=values).best_first(None)
     assert full.tolist() == np.argsort(-values, kind="stable").tolist()
+
+
+@pytest.mark.parametrize("ids", [[5, 0, 2**32 - 1, 17], [3, 2**40, 1], [-4, 8], []])
+def test_cached_ids_come_back_as_they_were_ranked(ids):
+    from recommendations.pipeline import _compact_ids, _ids_of
+
+    compact = _compact_ids(np.array(ids, dtype=np.int64))
+
+    assert _ids_of(compact).tolist() == ids
+    assert _ids_of(compact).dtype == np.int64
+    assert len(compact[1]) == len(ids) * (4 if all(0 <= i < 2**32 for i in ids) else 8)
