@@ -581,23 +581,9 @@ def _category_answer(state: ServingState, request: PredictionRequest, context: P
         lambda m: _row_scores(m, context, candidates.rows),
     )
     enough = None if request.limit is None else max(request.limit, state.config.ordering_size)
-
-    def filtered(ranked: np.ndarray):
-        return _filter_rows(
-            state,
-            candidates.rows[ranked],
-            candidates.row_slots[ranked],
-            len(candidates.product_ids),
-            context.exclude,
-            enough,
-        )
-
-    # A list with a limit needs its first `enough` in-stock products: the best rows hold them
-    # unless most are out of stock or variants of the same products, and then all are ranked.
-    ranked, is_whole = scores.best_first(None if enough is None else PREFIX_PER_ANSWER * enough)
-    (in_stock, in_slots), (out_of_stock, out_slots) = filtered(ranked)
-    if not is_whole and len(in_stock) < enough:
-        (in_stock, in_slots), (out_of_stock, out_slots) = filtered(scores.best_first(None)[0])
+    (in_stock, in_slots), (out_of_stock, out_slots) = _filtered_ranking(
+        state, candidates, scores, context.exclude, enough
+    )
     scored_at = time.perf_counter()
 
     skus = state.snapshot.catalogue.skus
@@ -657,23 +643,32 @@ class _RowScores:
         """Positions in the rows best first, equal scores (and those the model cannot score, -inf,
         last) in the given order: what `score` answers. With `prefix`, just the first `prefix` of
         that order, chosen without sorting every row. Returns them and whether they are all."""
+        return self.best_first_among(np.arange(self.size, dtype=np.int64), prefix)
+
+    def best_first_among(self, positions: np.ndarray, prefix: int | None) -> tuple[np.ndarray, bool]:
+        """`best_first` of the rows at `positions` (ascending) alone: the order `best_first`
+        gives every row, with the others left out."""
         if self.values is None:
-            return self.order, True
-        values = self.values
-        if prefix is None or prefix >= self.size:
-            return _stable_best_first(values), True
+            member = np.zeros(self.size, dtype=bool)
+            member[positions] = True
+            return self.order[member[self.order]], True
+        values = self.values[positions]
+        if prefix is None or prefix >= len(positions):
+            return positions[_stable_best_first(values)], True
         # The prefix-th best value; every row above it, then the rows equal to it in their order.
         threshold = -np.partition(-values, prefix - 1)[prefix - 1]
         above = np.flatnonzero(values > threshold)
         ties = np.flatnonzero(values == threshold)[: prefix - len(above)]
         chosen = np.concatenate((above, ties))
-        return chosen[np.argsort(-values[chosen], kind="stable")], False
+        return positions[chosen[np.argsort(-values[chosen], kind="stable")]], False
 
 
 def _stable_best_first(values: np.ndarray) -> np.ndarray:
     """`np.argsort(-values, kind="stable")`, sorting only the values above the lowest: the rows
     at the lowest (often most of a large category: variants a session model cannot score, or
     never sold) follow in their order, which is where a stable sort puts them."""
+    if not len(values):
+        return np.zeros(0, dtype=np.int64)
     low = values.min()
     above = np.flatnonzero(values > low)
     if np.isnan(low) or 2 * len(above) > len(values):
@@ -695,39 +690,63 @@ def _row_scores(model: PredictionModel, context: PredictContext, rows: np.ndarra
     return _RowScores(size=len(rows), values=np.asarray(values, dtype=np.float64))
 
 
-def _filter_rows(
+def _filtered_ranking(
     state: ServingState,
-    rows: np.ndarray,
-    slots: np.ndarray,
-    slot_count: int,
+    candidates: CategoryCandidates,
+    scores: _RowScores,
     exclude: frozenset[str],
     enough: int | None,
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """`_filter` over catalogue rows, each with its product as a slot in 0..slot_count-1, in
-    numpy: available and not excluded; with `one_variant_per_product` the first (best) in-stock
-    variant of each product, and an out-of-stock one only for a product with none in stock.
-    Returns (in stock, out of stock), each (rows, their slots) in the given order, the in-stock
-    ones cut at `enough`. Linear in the rows: no sorting."""
+    """`_filter` over a category's rows ranked by `scores`, in numpy: available and not
+    excluded, in stock first; with `one_variant_per_product` the first (best) in-stock variant of
+    each product, and an out-of-stock one only for a product with none in stock. Returns (in
+    stock, out of stock), each (catalogue rows, their product slots) best first, the in-stock
+    ones cut at `enough`.
+
+    The rows are filtered in the candidates' order, then each part is ranked: the same order as
+    ranking every row and filtering after (a stable order keeps its relative order on any
+    subset), with the flags read in catalogue order and only the rows kept sorted. A list with a
+    limit ranks just the best in-stock rows it needs (`PREFIX_PER_ANSWER` per product asked,
+    all of them if those hold too few products) and no out-of-stock row: with `enough` in-stock
+    products, none is shown."""
     catalogue = state.snapshot.catalogue
+    rows, row_slots = candidates.rows, candidates.row_slots
+    slot_count = len(candidates.product_ids)
     keep = catalogue.is_available[rows]
     if exclude:
         index = catalogue.index
         excluded = np.fromiter((index[sku] for sku in exclude if sku in index), dtype=np.int64)
         keep &= ~np.isin(rows, excluded)
-    rows, slots = rows[keep], slots[keep]
     stocked = catalogue.in_stock[rows]
-    in_stock, in_slots = rows[stocked], slots[stocked]
-    out_of_stock, out_slots = rows[~stocked], slots[~stocked]
-    if state.config.one_variant_per_product:
-        first = _first_occurrences(in_slots, slot_count)
-        in_stock, in_slots = in_stock[first], in_slots[first]
-        has_stock = np.zeros(slot_count, dtype=bool)
-        has_stock[in_slots] = True
-        first = _first_occurrences(out_slots, slot_count) & ~has_stock[out_slots]
-        out_of_stock, out_slots = out_of_stock[first], out_slots[first]
+    one_per_product = state.config.one_variant_per_product
+
+    def in_stock_ranked(prefix: int | None) -> tuple[np.ndarray, np.ndarray, bool]:
+        ranked, is_whole = scores.best_first_among(np.flatnonzero(keep & stocked), prefix)
+        slots = row_slots[ranked]
+        if one_per_product:
+            first = _first_occurrences(slots, slot_count)
+            ranked, slots = ranked[first], slots[first]
+        return ranked, slots, is_whole
+
+    ranked_in, in_slots, is_whole = in_stock_ranked(None if enough is None else PREFIX_PER_ANSWER * enough)
+    if not is_whole and len(ranked_in) < enough:
+        ranked_in, in_slots, is_whole = in_stock_ranked(None)
+    if is_whole:
+        ranked_out, _ = scores.best_first_among(np.flatnonzero(keep & ~stocked), None)
+        out_slots = row_slots[ranked_out]
+        if one_per_product:
+            has_stock = np.zeros(slot_count, dtype=bool)
+            has_stock[in_slots] = True
+            first = _first_occurrences(out_slots, slot_count) & ~has_stock[out_slots]
+            ranked_out, out_slots = ranked_out[first], out_slots[first]
+    else:
+        ranked_out, out_slots = _NO_ROWS, _NO_ROWS
     if enough is not None:
-        in_stock, in_slots = in_stock[:enough], in_slots[:enough]
-    return (in_stock, in_slots), (out_of_stock, out_slots)
+        ranked_in, in_slots = ranked_in[:enough], in_slots[:enough]
+    return (rows[ranked_in], in_slots), (rows[ranked_out], out_slots)
+
+
+_NO_ROWS = np.zeros(0, dtype=np.int64)
 
 
 def _first_occurrences(slots: np.ndarray, slot_count: int) -> np.ndarray:

@@ -68,3 +68,24 @@ def test_cached_ids_come_back_as_they_were_ranked(ids):
     assert _ids_of(compact).tolist() == ids
     assert _ids_of(compact).dtype == np.int64
     assert len(compact[1]) == len(ids) * (4 if all(0 <= i < 2**32 for i in ids) else 8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=values,
+    members=st.lists(st.booleans(), min_size=60, max_size=60),
+    prefix=st.one_of(st.none(), st.integers(min_value=1, max_value=70)),
+)
+def test_the_order_among_some_rows_is_the_whole_order_without_the_others(values, members, prefix):
+    scores = _RowScores(size=len(values), values=np.asarray(values))
+    positions = np.flatnonzero(members[: len(values)])
+    whole = np.argsort(-np.asarray(values), kind="stable")
+    expected = [p for p in whole.tolist() if members[p]]
+
+    chosen, is_whole = scores.best_first_among(positions, prefix)
+
+    assert chosen.tolist() == expected[: len(expected) if prefix is None else prefix]
+    assert is_whole == (prefix is None or prefix >= len(positions))
+    # A model that only orders: its order without the others, whole.
+    ordered, is_whole = _RowScores(size=len(values), order=whole).best_first_among(positions, prefix)
+    assert ordered.tolist() == expected and is_whole
