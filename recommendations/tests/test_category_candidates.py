@@ -5,16 +5,18 @@ SKUs a product lists twice, links to variants the catalogue does not hold, produ
 variants and sub-categories."""
 
 import random
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from conftest import ALL_DATABASES
 from products.models import ProductProductVariant
-from products.revision import catalogue_revision_current
+from products.revision import catalogue_changes_between, catalogue_revision_current
 from recommendations import serving
-from recommendations.catalogue import catalogue_snapshot_build, category_layout
+from recommendations.catalogue import catalogue_snapshot_build, catalogue_snapshot_patch, category_layout
 from recommendations.tests.factories import make_catalogue
+from recommendations.tests.test_serving import post, product, variant
 
 pytestmark = pytest.mark.django_db(databases=ALL_DATABASES)
 
@@ -85,3 +87,25 @@ def test_the_layout_is_built_once_per_structure_before_a_state_serves():
     # The refresh that made the state current laid the catalogue out already.
     assert state.snapshot.structure_memo.get("category-layout") is layout
     assert not layout.has_repeated_products
+
+
+def test_a_variant_arriving_after_its_product_joins_the_layout_of_that_category_alone():
+    post([variant("a1"), variant("b1"), product(1, ["a1", "late"], category=1), product(2, ["b1"], category=2)])
+    before = catalogue_snapshot_build(revision=catalogue_revision_current(), half_life_days=None)
+    untouched = serving.category_candidates(before, [2])
+    assert skus_of(before, serving.category_candidates(before, [1])) == ["a1"]  # "late" is not a variant yet
+
+    post([variant("late")])
+    changes, _ = catalogue_changes_between(before.revision, catalogue_revision_current())
+    patched = catalogue_snapshot_patch(before, changes, revision=catalogue_revision_current())
+
+    assert skus_of(patched, serving.category_candidates(patched, [1])) == ["a1", "late"]
+    # The other category's candidates carry over; the layout equals one built whole.
+    assert serving.category_candidates(patched, [2]) is untouched
+    whole = category_layout(replace(patched, structure_memo={}))
+    assert category_layout(patched).rows.tolist() == whole.rows.tolist()
+    assert category_layout(patched).row_span == whole.row_span
+
+
+def skus_of(snapshot, candidates):
+    return snapshot.catalogue.skus[candidates.rows].tolist()

@@ -17,7 +17,7 @@ from recommendations.algorithms.dummy import DummyModel
 from recommendations.algorithms.popularity import PopularityModel
 from recommendations.algorithms.sampling import WeightedTiers
 from recommendations.algorithms.selection import SelectionModel
-from recommendations.catalogue import catalogue_snapshot_build, catalogue_snapshot_patch
+from recommendations.catalogue import catalogue_snapshot_build, catalogue_snapshot_patch, category_layout
 from recommendations.serving import serving_state
 
 VARIANT = {
@@ -150,6 +150,13 @@ def test_a_patched_snapshot_equals_a_full_rebuild(writes):
     )
     keeps_structure = writes not in restructures
     assert (patched.structure_memo is before.structure_memo) == keeps_structure
+    # A structural patch lays out again only the categories it touched: the same layout as one
+    # built whole from the patched snapshot.
+    incremental, whole = category_layout(patched), category_layout(replace(patched, structure_memo={}))
+    assert incremental.product_span == whole.product_span and incremental.row_span == whole.row_span
+    assert incremental.products.tolist() == whole.products.tolist()
+    assert incremental.rows.tolist() == whole.rows.tolist()
+    assert incremental.row_products.tolist() == whole.row_products.tolist()
     for categories in ([0], [1], [0, 7], [3]):
         mine, fresh = serving.category_candidates(patched, categories), serving.category_candidates(rebuilt, categories)
         mine_skus = patched.catalogue.skus[mine.rows].tolist()
