@@ -384,7 +384,8 @@ def catalogue_snapshot_patch(
         touched_categories.update(snapshot.product_category.get(product_id) for product_id in product_ids)
         touched_categories.discard(None)
         patched.structure_memo[LAYOUT_KEY] = _layout(patched, snapshot.structure_memo[LAYOUT_KEY], touched_categories)
-        for key, value in snapshot.structure_memo.items():
+        # A copy: requests add candidates to the current snapshot's memo while this runs.
+        for key, value in list(snapshot.structure_memo.items()):
             if key != LAYOUT_KEY and key[0] == "category" and touched_categories.isdisjoint(key[1]):
                 patched.structure_memo[key] = value
     return patched
