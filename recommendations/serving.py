@@ -349,7 +349,6 @@ class CategoryCandidates:
     categories as catalogue rows (no repeats), each with its product."""
 
     rows: np.ndarray  # int64 catalogue rows
-    row_products: np.ndarray  # int64, the product (in these categories) each row belongs to
     # The distinct products of the rows (int64), and each row's product as a slot in it: per-request
     # work on products (the first variant of each, which products have one in stock) is then
     # array indexing, not sorting.
@@ -358,6 +357,11 @@ class CategoryCandidates:
     # Every product filed directly under the categories, with variants or not (int64).
     products: np.ndarray
 
+    @property
+    def row_products(self) -> np.ndarray:
+        """The product (in these categories) each row belongs to (int64)."""
+        return self.product_ids[self.row_slots]
+
     def products_of_rows(self, rows: np.ndarray) -> np.ndarray:
         """The product of each of `rows` that is a candidate (the others left out), in order."""
         if not len(self.rows):
@@ -365,7 +369,7 @@ class CategoryCandidates:
         order = self._row_order
         at = np.minimum(np.searchsorted(self.rows, rows, sorter=order), len(order) - 1)
         found = self.rows[order[at]] == rows
-        return self.row_products[order[at[found]]]
+        return self.product_ids[self.row_slots[order[at[found]]]]
 
     @cached_property
     def _row_order(self) -> np.ndarray:
@@ -406,7 +410,6 @@ def category_candidates(snapshot: CatalogueSnapshot, category_ids: list[int]) ->
     product_spans = [layout.product_span[c] for c in categories]
     memo = CategoryCandidates(
         rows=rows,
-        row_products=row_products,
         product_ids=product_ids,
         row_slots=row_slots.astype(np.int64),
         products=np.concatenate([layout.products[a:b] for a, b in product_spans]) if product_spans else _EMPTY_ROWS,
